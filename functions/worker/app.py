@@ -1,0 +1,28 @@
+"""Worker Lambda: SQS FIFO batch -> sync each Opportunity to BigTime. Thin: logic is in sf_bigtime."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from sf_bigtime.observability import NAMESPACE
+from sf_bigtime.settings import worker_settings
+from sf_bigtime.worker import Worker
+
+logger = Logger(service="sf-bigtime-worker")
+metrics = Metrics(namespace=NAMESPACE, service="sf-bigtime-worker")
+_worker: Worker | None = None
+
+
+def _get_worker() -> Worker:
+    global _worker
+    if _worker is None:
+        _worker = Worker(worker_settings(), sqs=boto3.client("sqs"), logger=logger, metrics=metrics)
+    return _worker
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _get_worker().handle(event, context)

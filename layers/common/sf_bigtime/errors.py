@@ -1,0 +1,36 @@
+"""The two kinds of failure the worker distinguishes (design decision 5)."""
+
+from __future__ import annotations
+
+
+class SyncError(Exception):
+    """Base class: something stopped a sync. ``reason`` is written for a person, not a stack trace."""
+
+    kind = "error"
+
+    def __init__(self, reason: str, *, code: str = "error") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class TransientError(SyncError):
+    """Retry later through SQS: timeouts, 5xx, throttling, expired tokens, a claim held by another worker.
+
+    ``retry_after`` (seconds) carries a server's ``Retry-After`` so the queue backoff can honour it.
+    """
+
+    kind = "transient"
+
+    def __init__(self, reason: str, *, code: str = "transient", retry_after: float | None = None) -> None:
+        super().__init__(reason, code=code)
+        self.retry_after = retry_after
+
+
+class PermanentError(SyncError):
+    """Retrying cannot help until a person changes something (data, mapping, permissions).
+
+    The outcome is recorded as ``Failed`` with the reason, written onto the Opportunity, and counted.
+    """
+
+    kind = "permanent"

@@ -1,0 +1,76 @@
+"""The HTTP session both API clients use: default timeouts, a retry adapter for safe methods, and an
+optional base-URL rewrite (simple-salesforce hard-codes ``https://``; the local stack speaks plain http)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+USER_AGENT = "sf-bigtime/0.1 (+https://github.com/sf-bigtime/sf-bigtime)"
+
+
+def is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str, what: str) -> str:
+    """Plain http is allowed for loopback only (the local stack); anything else must be https."""
+    if url.startswith("http://") and not is_loopback_url(url):
+        raise ValueError(f"{what} must use https (plain http is only allowed for 127.0.0.1/localhost)")
+    return url.rstrip("/")
+
+
+class HttpSession(requests.Session):
+    """A ``requests.Session`` with a default timeout, GET retries and an optional base-URL rewrite.
+
+    Retries (urllib3's ``Retry`` through requests' adapter) cover connection errors and 429/502/503/504
+    on GET/HEAD only, honour ``Retry-After`` up to ``retry_after_max`` seconds, and give up quickly: the
+    SQS redelivery is the long-term retry. Writes are never retried here, because a POST that timed out
+    may have succeeded; the caller decides (see ``sync``'s marker lookup).
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 10.0,
+        rewrite_base: str | None = None,
+        retries: int = 2,
+        retry_after_max: int = 5,
+    ) -> None:
+        super().__init__()
+        self.timeout = timeout
+        self.rewrite_base = rewrite_base.rstrip("/") if rewrite_base else None
+        retry = Retry(
+            total=retries,
+            connect=retries,
+            read=0,
+            status=retries,
+            backoff_factor=0.3,
+            status_forcelist=(429, 502, 503, 504),
+            allowed_methods=frozenset({"GET", "HEAD"}),
+            respect_retry_after_header=True,
+            retry_after_max=retry_after_max,
+            raise_on_status=False,
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=8)
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
+        self.headers["User-Agent"] = USER_AGENT
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        if self.rewrite_base:
+            url = re.sub(r"^https?://[^/]+", self.rewrite_base, str(url))
+        return super().request(method, url, *args, **kwargs)

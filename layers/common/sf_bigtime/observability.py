@@ -1,0 +1,15 @@
+"""Metric names the code emits (namespace ``SfBigtime``). The dashboard and alarms in template.yaml are
+checked against this module by the template tests, so the two cannot drift."""
+
+from __future__ import annotations
+
+NAMESPACE = "SfBigtime"
+
+SYNC_SUCCEEDED = "SyncSucceeded"
+SYNC_SKIPPED = "SyncSkipped"
+SYNC_FAILED = "SyncFailed"  # permanent: a person must act (alarm)
+SYNC_RETRIED = "SyncRetried"  # transient: retried through SQS with backoff
+PROJECTS_CREATED = "ProjectsCreated"
+CLIENTS_CREATED = "ClientsCreated"
+BIGTIME_CALLS = "BigTimeCalls"
+SALESFORCE_CALLS = "SalesforceCalls"

@@ -1,0 +1,124 @@
+"""Runtime settings of the Lambda functions, read from their environment (set by template.yaml).
+
+Only names and ARNs live in the environment; secrets live in Secrets Manager (design decision 8).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sf_bigtime.sfid import is_salesforce_id
+
+
+class SettingsError(RuntimeError):
+    """A required setting is missing or malformed: the function cannot start."""
+
+
+def _split(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class IngestSettings(BaseModel):
+    """What the ingest function needs: where to enqueue, which orgs may call, where its secret is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    queue_url: str = Field(min_length=1)
+    webhook_secret_arn: str = Field(min_length=1)
+    allowed_org_ids: tuple[str, ...] = Field(min_length=1)
+    api_key_header: str = "x-api-key"
+    max_body_bytes: int = Field(default=1_000_000, gt=0)
+
+    @field_validator("allowed_org_ids", mode="before")
+    @classmethod
+    def _orgs(cls, value: object) -> object:
+        value = _split(value)
+        for org in value or ():  # type: ignore[union-attr]
+            if not is_salesforce_id(org) or not org.startswith("00D"):
+                raise ValueError(f"{org!r} is not a Salesforce org id (00D…, 15 or 18 characters)")
+        return value
+
+    @classmethod
+    def from_env(cls) -> IngestSettings:
+        return _load(
+            cls,
+            {
+                "queue_url": "QUEUE_URL",
+                "webhook_secret_arn": "WEBHOOK_SECRET_ARN",
+                "allowed_org_ids": "SALESFORCE_ORG_IDS",
+                "api_key_header": "API_KEY_HEADER",
+                "max_body_bytes": "MAX_BODY_BYTES",
+            },
+        )
+
+
+class WorkerSettings(BaseModel):
+    """What the worker needs: the state table, the queue (for backoff), credentials and the mapping."""
+
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str = Field(min_length=1)
+    queue_url: str = Field(min_length=1)
+    salesforce_secret_arn: str = Field(min_length=1)
+    bigtime_secret_arn: str = Field(min_length=1)
+    salesforce_api_version: str = Field(default="66.0", pattern=r"^\d{2}\.0$")
+    trigger_stages: tuple[str, ...] = ("Closed Won",)
+    bigtime_calls_per_minute: float = Field(default=30.0, gt=0)
+    http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    claim_stale_after_seconds: int = Field(default=960, gt=0)
+    idempotency_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    retry_backoff_base_seconds: float = Field(default=30.0, gt=0)
+    retry_backoff_max_seconds: float = Field(default=900.0, gt=0, le=43200)
+    bigtime_project_url: str | None = None  # e.g. "https://iq.bigtime.net/Bigtime/Project/{project_id}"
+
+    @field_validator("trigger_stages", mode="before")
+    @classmethod
+    def _stages(cls, value: object) -> object:
+        return _split(value)
+
+    @classmethod
+    def from_env(cls) -> WorkerSettings:
+        return _load(
+            cls,
+            {
+                "table_name": "TABLE_NAME",
+                "queue_url": "QUEUE_URL",
+                "salesforce_secret_arn": "SALESFORCE_SECRET_ARN",
+                "bigtime_secret_arn": "BIGTIME_SECRET_ARN",
+                "salesforce_api_version": "SALESFORCE_API_VERSION",
+                "trigger_stages": "TRIGGER_STAGES",
+                "bigtime_calls_per_minute": "BIGTIME_CALLS_PER_MINUTE",
+                "http_timeout_seconds": "HTTP_TIMEOUT_SECONDS",
+                "claim_stale_after_seconds": "CLAIM_STALE_AFTER_SECONDS",
+                "idempotency_ttl_seconds": "IDEMPOTENCY_TTL_SECONDS",
+                "bigtime_project_url": "BIGTIME_PROJECT_URL",
+                "retry_backoff_base_seconds": "RETRY_BACKOFF_BASE_SECONDS",
+                "retry_backoff_max_seconds": "RETRY_BACKOFF_MAX_SECONDS",
+            },
+        )
+
+
+def _load[T: BaseModel](model: type[T], env_names: dict[str, str]) -> T:
+    values = {field: os.environ[name] for field, name in env_names.items() if os.environ.get(name)}
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{env_names.get(str(err['loc'][0]), err['loc'][0])}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"{model.__name__} is incomplete: {problems}") from None
+
+
+@lru_cache(maxsize=1)
+def ingest_settings() -> IngestSettings:
+    return IngestSettings.from_env()
+
+
+@lru_cache(maxsize=1)
+def worker_settings() -> WorkerSettings:
+    return WorkerSettings.from_env()

@@ -1,0 +1,293 @@
+"""The state table (DynamoDB): claims, Opportunity -> project and Account -> client mappings, outcomes.
+
+One table holds Powertools' idempotency records and these items (``id`` is the partition key):
+
+- ``opp#<org18>#<opportunity id>``: the project mapping, the claim that guards its creation, the last
+  outcome (status, reason, attempts, API calls spent) — read by ``sf-bigtime status``.
+- ``acct#<org18>#<account id>``: the client mapping and its claim.
+
+Keys carry the org because a sandbox refreshed from production reuses production's record ids.
+Mapping items have no ``expiration``: they never expire.
+
+Exactly-once creation (design decision 4): a worker *claims* the item with a conditional write before
+creating anything in BigTime and records BigTime's id under the same claim at once. A claim older than
+any worker can live is stale and may be taken over; whoever takes over a claim that did not end cleanly
+must look the record up in BigTime by its marker before creating it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, Literal
+
+import boto3
+from boto3.dynamodb.conditions import Attr
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sf_bigtime.errors import TransientError
+
+Kind = Literal["opp", "acct"]
+_TARGET: dict[Kind, str] = {"opp": "project_id", "acct": "client_id"}
+_DDB_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 4, "mode": "standard"})
+
+
+@lru_cache(maxsize=4)
+def _table(name: str) -> Any:
+    return boto3.resource("dynamodb", config=_DDB_CONFIG).Table(name)
+
+
+def item_key(kind: Kind, org_id: str, record_id: str) -> str:
+    return f"{kind}#{org_id}#{record_id}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of :meth:`StateStore.claim`.
+
+    ``token`` is set when we hold the claim; ``existing`` is the BigTime id when the work is already
+    done; ``must_look_up`` says an earlier attempt may have created the record without recording it.
+    """
+
+    token: str | None
+    existing: str | None
+    must_look_up: bool
+    item: dict[str, Any]
+
+
+class StateStore:
+    """Conditional-write helpers over the state table; every method is safe under concurrency."""
+
+    def __init__(self, table_name: str, *, table: Any = None, clock: Callable[[], float] = time.time) -> None:
+        self.table_name = table_name
+        self._table = table
+        self.clock = clock
+
+    @property
+    def table(self) -> Any:
+        if self._table is None:
+            self._table = _table(self.table_name)
+        return self._table
+
+    # -- reads ------------------------------------------------------------------------------------
+    def get(self, kind: Kind, org_id: str, record_id: str) -> dict[str, Any] | None:
+        try:
+            reply = self.table.get_item(Key={"id": item_key(kind, org_id, record_id)}, ConsistentRead=True)
+        except (BotoCoreError, ClientError) as exc:
+            raise TransientError(f"state table read failed: {type(exc).__name__}") from None
+        item = reply.get("Item")
+        return _plain(item) if item else None
+
+    # -- claims -----------------------------------------------------------------------------------
+    def claim(self, kind: Kind, org_id: str, record_id: str, *, stale_after: float) -> Claim:
+        """Take the right to create the BigTime record for this Opportunity/Account, or learn who has it."""
+        now = self.clock()
+        token = uuid.uuid4().hex
+        target = _TARGET[kind]
+        key = item_key(kind, org_id, record_id)
+        try:
+            reply = self.table.update_item(
+                Key={"id": key},
+                UpdateExpression=(
+                    "SET claim_token = :t, claimed_at = :now, org_id = :org, record_id = :rid, kind = :kind, "
+                    "created_at = if_not_exists(created_at, :now), updated_at = :now"
+                ),
+                ConditionExpression=Attr(target).not_exists()
+                & (Attr("claim_token").not_exists() | Attr("claimed_at").lt(_num(now - stale_after))),
+                ExpressionAttributeValues={
+                    ":t": token,
+                    ":now": _num(now),
+                    ":org": org_id,
+                    ":rid": record_id,
+                    ":kind": kind,
+                },
+                ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise TransientError(
+                    f"state table write failed: {exc.response['Error'].get('Code')}"
+                ) from None
+            old = _plain(_deserialize(exc.response.get("Item") or {}))
+            if old.get(target):
+                return Claim(token=None, existing=str(old[target]), must_look_up=False, item=old)
+            held_for = now - float(old.get("claimed_at", now))
+            raise TransientError(
+                f"another worker is creating this {'project' if kind == 'opp' else 'client'} "
+                f"(claimed {held_for:.0f}s ago)",
+                code="claim_busy",
+                retry_after=max(5.0, min(stale_after - held_for, 300.0)),
+            ) from None
+        except BotoCoreError as exc:
+            raise TransientError(f"state table write failed: {type(exc).__name__}") from None
+        old = _plain(reply.get("Attributes") or {})
+        # A previous claim that never recorded an id (crash, timeout, or a failed write whose effect is
+        # unknown) means BigTime may already hold the record: look before creating.
+        must_look_up = bool(old.get("claim_token")) or bool(old.get("needs_lookup"))
+        return Claim(token=token, existing=None, must_look_up=must_look_up, item=old)
+
+    def record(
+        self, kind: Kind, org_id: str, record_id: str, token: str, target_id: str, **attrs: Any
+    ) -> None:
+        """Record BigTime's id under our claim (and release it). Fails if the claim was taken over."""
+        target = _TARGET[kind]
+        names = {f"#a{i}": name for i, name in enumerate(attrs)}
+        values = {f":a{i}": _ddb(value) for i, value in enumerate(attrs.values())}
+        sets = ", ".join(f"{n} = {v}" for n, v in zip(names, values, strict=True))
+        expression = f"SET {target} = :target, updated_at = :now" + (f", {sets}" if sets else "")
+        self._conditional_update(
+            kind,
+            org_id,
+            record_id,
+            UpdateExpression=expression + " REMOVE claim_token, claimed_at, needs_lookup",
+            ConditionExpression=Attr("claim_token").eq(token),
+            ExpressionAttributeValues={":target": target_id, ":now": _num(self.clock()), **values},
+            **({"ExpressionAttributeNames": names} if names else {}),
+        )
+
+    def release(self, kind: Kind, org_id: str, record_id: str, token: str, *, uncertain: bool) -> None:
+        """Give a claim back after a failure; ``uncertain`` if BigTime may have applied the write."""
+        expression = "REMOVE claim_token, claimed_at SET updated_at = :now"
+        values: dict[str, Any] = {":now": _num(self.clock())}
+        if uncertain:
+            expression += ", needs_lookup = :yes"
+            values[":yes"] = True
+        # If the claim is already gone or taken over, there is nothing to give back.
+        with contextlib.suppress(TransientError):
+            self._conditional_update(
+                kind,
+                org_id,
+                record_id,
+                UpdateExpression=expression,
+                ConditionExpression=Attr("claim_token").eq(token),
+                ExpressionAttributeValues=values,
+            )
+
+    def update(self, kind: Kind, org_id: str, record_id: str, **attrs: Any) -> None:
+        """Set plain attributes (progress flags, outcome) on an item, creating it if needed."""
+        names = {f"#a{i}": name for i, name in enumerate(attrs)}
+        values = {f":a{i}": _ddb(value) for i, value in enumerate(attrs.values())}
+        sets = ", ".join(f"{n} = {v}" for n, v in zip(names, values, strict=True))
+        try:
+            self.table.update_item(
+                Key={"id": item_key(kind, org_id, record_id)},
+                UpdateExpression=f"SET {sets}, updated_at = :now",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={**values, ":now": _num(self.clock())},
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise TransientError(f"state table write failed: {type(exc).__name__}") from None
+
+    def record_outcome(
+        self,
+        org_id: str,
+        opportunity_id: str,
+        *,
+        status: str,
+        reason: str,
+        delivery_id: str,
+        source: str,
+        salesforce_calls: int,
+        bigtime_calls: int,
+        error: str | None = None,
+    ) -> None:
+        """The last outcome of a sync, for ``sf-bigtime status`` and the team's post-mortems."""
+        now = self.clock()
+        names = {
+            "#s": "last_status",
+            "#r": "last_reason",
+            "#d": "last_delivery_id",
+            "#src": "last_source",
+            "#at": "last_attempt_at",
+            "#sf": "last_salesforce_calls",
+            "#bt": "last_bigtime_calls",
+        }
+        values: dict[str, Any] = {
+            ":s": status,
+            ":r": reason[:2000],
+            ":d": delivery_id,
+            ":src": source,
+            ":at": _num(now),
+            ":sf": salesforce_calls,
+            ":bt": bigtime_calls,
+            ":one": 1,
+            ":zero": 0,
+            ":org": org_id,
+            ":rid": opportunity_id,
+            ":kind": "opp",
+        }
+        expression = (
+            "SET #s = :s, #r = :r, #d = :d, #src = :src, #at = :at, #sf = :sf, #bt = :bt, "
+            "org_id = :org, record_id = :rid, kind = :kind, updated_at = :at, "
+            "created_at = if_not_exists(created_at, :at), attempts = if_not_exists(attempts, :zero) + :one"
+        )
+        if error:
+            expression += ", last_error = :e, last_error_at = :at"
+            values[":e"] = error[:2000]
+        if status in ("Synced", "Skipped"):
+            expression += ", last_success_at = :at"
+        try:
+            self.table.update_item(
+                Key={"id": item_key("opp", org_id, opportunity_id)},
+                UpdateExpression=expression,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise TransientError(f"state table write failed: {type(exc).__name__}") from None
+
+    def _conditional_update(self, kind: Kind, org_id: str, record_id: str, **kwargs: Any) -> None:
+        try:
+            self.table.update_item(Key={"id": item_key(kind, org_id, record_id)}, **kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code == "ConditionalCheckFailedException":
+                raise TransientError(
+                    "our claim was taken over by another worker", code="claim_lost"
+                ) from None
+            raise TransientError(f"state table write failed: {code}") from None
+        except BotoCoreError as exc:
+            raise TransientError(f"state table write failed: {type(exc).__name__}") from None
+
+
+def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    # The resource API deserialises replies, but not the item inside a ConditionalCheckFailed error.
+    deserializer = TypeDeserializer()
+    return {k: deserializer.deserialize(v) if isinstance(v, dict) else v for k, v in item.items()}
+
+
+def _num(value: float) -> Decimal:
+    return Decimal(str(round(value, 3)))
+
+
+def _ddb(value: Any) -> Any:
+    if isinstance(value, float):
+        return _num(value)
+    if isinstance(value, dict):
+        return {k: _ddb(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_ddb(v) for v in value]
+    return value
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB's Decimals back to int/float so items serialise as JSON."""
+
+    def conv(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() else float(value)
+        if isinstance(value, dict):
+            return {k: conv(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [conv(v) for v in value]
+        return value
+
+    return {k: conv(v) for k, v in item.items()}

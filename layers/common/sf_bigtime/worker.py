@@ -1,0 +1,176 @@
+"""The worker's batch glue: SQS FIFO batch -> one idempotent sync per record -> partial batch response.
+
+Powertools does the heavy lifting: ``SqsFifoPartialProcessor`` (skip only the failed Opportunity's group),
+``idempotent_function`` on the delivery id (a duplicate delivery replays the stored outcome), and
+``Metrics``. Transient failures get an SQS visibility backoff so retries spread out (and honour
+``Retry-After``) instead of hammering a throttled API.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+from sf_bigtime import observability as obs
+from sf_bigtime.bigtime import BigTimeClient
+from sf_bigtime.errors import TransientError
+from sf_bigtime.mapping import Mapping
+from sf_bigtime.messages import SyncRequest
+from sf_bigtime.ratelimit import RateLimiter
+from sf_bigtime.salesforce import SalesforceClient
+from sf_bigtime.secrets import load_bigtime_credentials, load_salesforce_credentials
+from sf_bigtime.settings import WorkerSettings
+from sf_bigtime.store import StateStore
+from sf_bigtime.sync import Outcome, SyncContext, sync_opportunity
+
+MAX_VISIBILITY_SECONDS = 12 * 3600
+
+
+def build_context(settings: WorkerSettings) -> SyncContext:
+    """Clients for one warm Lambda: tokens and caches live as long as the execution environment."""
+    return SyncContext(
+        salesforce=SalesforceClient(
+            load_salesforce_credentials(settings.salesforce_secret_arn),
+            api_version=settings.salesforce_api_version,
+            timeout=settings.http_timeout_seconds,
+        ),
+        bigtime=BigTimeClient(
+            load_bigtime_credentials(settings.bigtime_secret_arn),
+            timeout=settings.http_timeout_seconds,
+            limiter=RateLimiter(settings.bigtime_calls_per_minute),
+        ),
+        store=StateStore(settings.table_name),
+        mapping=Mapping(
+            trigger_stages=settings.trigger_stages,
+            **({"project_url": settings.bigtime_project_url} if settings.bigtime_project_url else {}),
+        ),
+        claim_stale_after=settings.claim_stale_after_seconds,
+    )
+
+
+def backoff_seconds(
+    receive_count: int, retry_after: float | None, *, base: float = 30.0, cap: float = 900.0
+) -> int:
+    """Exponential backoff with jitter, at least the server's Retry-After, within SQS's 12 h limit."""
+    exponential = min(cap, base * 2 ** max(0, receive_count - 1))
+    delay = max(exponential * random.uniform(0.8, 1.2), retry_after or 0)
+    return int(min(MAX_VISIBILITY_SECONDS, max(1, round(delay))))
+
+
+@dataclass
+class Worker:
+    """One per warm Lambda: the sync context, the idempotent sync, and the SQS client for backoff."""
+
+    settings: WorkerSettings
+    context_factory: Callable[[WorkerSettings], SyncContext] = build_context
+    sqs: Any = None
+    logger: Logger | None = None
+    metrics: Metrics | None = None
+
+    def __post_init__(self) -> None:
+        self._ctx: SyncContext | None = None
+        self.processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+        # A batch where every record failed is still a normal reply: the backoff above is the retry
+        # policy, and raising would add Lambda errors and ESM backoff on top (Powertools gap, see docs).
+        self.processor.raise_on_entire_batch_failure = False
+        self.idempotency = IdempotencyConfig(
+            event_key_jmespath="[org_id, opportunity_id, delivery_id]",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=self.settings.idempotency_ttl_seconds,
+        )
+        persistence = DynamoDBPersistenceLayer(table_name=self.settings.table_name)
+        self._sync_once = idempotent_function(
+            data_keyword_argument="request", config=self.idempotency, persistence_store=persistence
+        )(self._sync)
+
+    @property
+    def ctx(self) -> SyncContext:
+        if self._ctx is None:
+            self._ctx = self.context_factory(self.settings)
+        return self._ctx
+
+    def _sync(self, request: SyncRequest) -> dict[str, Any]:
+        return sync_opportunity(request, self.ctx).to_dict()
+
+    def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if context is not None:
+            self.idempotency.register_lambda_context(context)
+        return process_partial_response(
+            event=event, record_handler=self.handle_record, processor=self.processor, context=context
+        )
+
+    def handle_record(self, record: SQSRecord) -> dict[str, Any]:
+        request = SyncRequest.model_validate_json(record.body)
+        if self.logger is not None:
+            self.logger.append_keys(
+                opportunity_id=request.opportunity_id, delivery_id=request.delivery_id, source=request.source
+            )
+        try:
+            result = self._sync_once(request=request)
+        except TransientError as exc:
+            self._count(obs.SYNC_RETRIED)
+            self._back_off(record, exc.retry_after)
+            if self.logger is not None:
+                self.logger.warning(
+                    "transient failure; will retry", extra={"reason": exc.reason, "code": exc.code}
+                )
+            raise
+        except IdempotencyAlreadyInProgressError:
+            self._back_off(record, None)
+            raise
+        outcome = Outcome(**result)
+        self._count_outcome(outcome, request)
+        if self.logger is not None:
+            self.logger.info("synced", extra={"status": outcome.status, "outcome_message": outcome.message})
+        return result
+
+    def _count_outcome(self, outcome: Outcome, request: SyncRequest) -> None:
+        if outcome.status == "Failed":
+            self._count(obs.SYNC_FAILED)
+        elif outcome.status == "Skipped":
+            self._count(obs.SYNC_SKIPPED)
+        else:
+            self._count(obs.SYNC_SUCCEEDED)
+        if outcome.created_project:
+            self._count(obs.PROJECTS_CREATED)
+        if outcome.created_client:
+            self._count(obs.CLIENTS_CREATED)
+        if self.metrics is not None:
+            self.metrics.add_metric(obs.BIGTIME_CALLS, MetricUnit.Count, outcome.bigtime_calls)
+            self.metrics.add_metric(obs.SALESFORCE_CALLS, MetricUnit.Count, outcome.salesforce_calls)
+
+    def _count(self, name: str) -> None:
+        if self.metrics is not None:
+            self.metrics.add_metric(name, MetricUnit.Count, 1)
+
+    def _back_off(self, record: SQSRecord, retry_after: float | None) -> None:
+        if self.sqs is None:
+            return
+        receive_count = int(record.attributes.approximate_receive_count or 1)
+        try:
+            self.sqs.change_message_visibility(
+                QueueUrl=self.settings.queue_url,
+                ReceiptHandle=record.receipt_handle,
+                VisibilityTimeout=backoff_seconds(
+                    receive_count,
+                    retry_after,
+                    base=self.settings.retry_backoff_base_seconds,
+                    cap=self.settings.retry_backoff_max_seconds,
+                ),
+            )
+        except Exception as exc:  # the message still comes back after the queue's visibility timeout
+            if self.logger is not None:
+                self.logger.warning("could not set retry backoff", extra={"error": type(exc).__name__})

@@ -1,0 +1,60 @@
+"""HTTP clients for the local stack's surfaces, as a user or Salesforce would reach them.
+
+Used by the demo and the end-to-end tests: unmodified simple-salesforce against the fake Salesforce,
+BigTime's own REST paths against the fake BigTime, plain HTTP against the ingest front door.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from sf_bigtime.http import HttpSession
+from simple_salesforce import Salesforce
+
+
+def salesforce(stack: dict[str, Any]) -> Salesforce:
+    sf = stack["salesforce"]
+    return Salesforce(
+        instance_url=sf["instance_url"],
+        session_id=sf["access_token"],
+        version=sf["api_version"],
+        session=HttpSession(rewrite_base=sf["instance_url"]),
+    )
+
+
+class BigTimeHttp:
+    """Minimal BigTime REST access with the stack's API key (for looking, not for syncing)."""
+
+    def __init__(self, stack: dict[str, Any]) -> None:
+        bt = stack["bigtime"]
+        self.base = bt["base_url"]
+        self.session = requests.Session()
+        self.session.headers.update({"X-Auth-ApiToken": bt["api_token"], "X-Auth-Realm": bt["realm"]})
+
+    def get(self, path: str, **params: Any) -> Any:
+        response = self.session.get(f"{self.base}{path}", params=params, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def projects(self) -> list[dict[str, Any]]:
+        return self.get("/project", ShowInactive="true")
+
+    def clients(self) -> list[dict[str, Any]]:
+        return self.get("/client", ShowInactive="true")
+
+    def project_detail(self, project_id: int) -> dict[str, Any]:
+        data = self.get(f"/project/detail/{project_id}", View="Detailed", ShowAllContacts="true")
+        return data[0] if isinstance(data, list) else data
+
+    def project_contacts(self, project_id: int) -> list[dict[str, Any]]:
+        return self.get(f"/project/contacts/{project_id}")
+
+
+def post_event(
+    stack: dict[str, Any], body: Any, *, api_key: str | None = None, **kwargs: Any
+) -> requests.Response:
+    ingest = stack["ingest"]
+    headers = {"Content-Type": "application/json", ingest["api_key_header"]: api_key or ingest["api_key"]}
+    headers.update(kwargs.pop("headers", {}))
+    return requests.post(ingest["events_url"], json=body, headers=headers, timeout=10, **kwargs)

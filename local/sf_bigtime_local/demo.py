@@ -1,0 +1,178 @@
+"""`make demo`: the main job on the local stack, end to end, checked.
+
+Seeds an Account with two contacts and an Opportunity in the fake Salesforce, moves the Opportunity to
+Closed Won (the fake org's Flow then calls the ingest endpoint, as a real Flow would), waits for the
+worker, prints what exists in BigTime and what was written back, and exits non-zero if any step did not
+happen. A second delivery of the same event and a new event for the same Opportunity are sent at the end
+to show that nothing is created twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import click
+from simple_salesforce import format_soql
+
+from sf_bigtime_local.clients import BigTimeHttp, post_event, salesforce
+from sf_bigtime_local.stack import LocalStack, StackOptions
+
+
+class DemoFailed(Exception):
+    pass
+
+
+def wait_for[T](what: str, probe: Callable[[], T | None], timeout: float, interval: float = 0.2) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise DemoFailed(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def step(text: str) -> None:
+    click.secho(f"==> {text}", bold=True)
+
+
+def run_demo(timeout: float = 30.0) -> int:
+    stack = LocalStack(StackOptions(state_file=None))
+    try:
+        step("starting the local stack (moto, fake Salesforce, fake BigTime, API Gateway, SQS poller)")
+        info = stack.start()
+        _run(info, timeout)
+    except DemoFailed as exc:
+        click.secho(f"DEMO FAILED: {exc}", fg="red", bold=True)
+        return 1
+    finally:
+        step("stopping the local stack")
+        stack.stop()
+    click.secho(
+        "DEMO OK: Closed Won became a BigTime project, written back, no duplicates.", fg="green", bold=True
+    )
+    return 0
+
+
+def _run(info: dict[str, Any], timeout: float) -> None:
+    sf = salesforce(info)
+    bigtime = BigTimeHttp(info)
+
+    step("seeding Salesforce: an Account, two Contacts, an Opportunity with contact roles")
+    account_id = sf.Account.create(
+        {
+            "Name": "Acme Consulting Ltd",
+            "Phone": "+1 415 555 0100",
+            "BillingStreet": "1 Market St",
+            "BillingCity": "San Francisco",
+            "BillingState": "CA",
+            "BillingPostalCode": "94105",
+            "BillingCountry": "United States",
+            "Description": "Long-standing client; prefers monthly invoices.",
+        }
+    )["id"]
+    ada = sf.Contact.create(
+        {
+            "FirstName": "Ada",
+            "LastName": "Lovelace",
+            "Email": "ada@acme.example",
+            "Title": "CTO",
+            "AccountId": account_id,
+        }
+    )["id"]
+    grace = sf.Contact.create(
+        {
+            "FirstName": "Grace",
+            "LastName": "Hopper",
+            "Email": "grace@acme.example",
+            "Title": "CFO",
+            "AccountId": account_id,
+        }
+    )["id"]
+    opp_id = sf.Opportunity.create(
+        {
+            "Name": "Acme – Data Platform Implementation",
+            "AccountId": account_id,
+            "StageName": "Negotiation/Review",
+            "CloseDate": "2026-12-01",
+            "Amount": 48000,
+            "Description": "Phase 1: discovery and platform build.",
+        }
+    )["id"]
+    sf.OpportunityContactRole.create(
+        {"OpportunityId": opp_id, "ContactId": ada, "Role": "Decision Maker", "IsPrimary": True}
+    )
+    sf.OpportunityContactRole.create({"OpportunityId": opp_id, "ContactId": grace, "Role": "Economic Buyer"})
+    click.echo(f"    Account {account_id}, Opportunity {opp_id}")
+
+    step("moving the Opportunity to Closed Won (the org's Flow calls the ingest endpoint)")
+    sf.Opportunity.update(opp_id, {"StageName": "Closed Won"})
+    started = time.monotonic()
+
+    opp = wait_for(
+        "the write-back onto the Opportunity",
+        lambda: _synced(sf.Opportunity.get(opp_id)),
+        timeout,
+    )
+    elapsed = time.monotonic() - started
+    project_id = int(opp["BigTime_Project_Id__c"])
+    step(f"synced in {elapsed:.2f}s; what now exists in BigTime")
+    project = bigtime.project_detail(project_id)
+    contacts = bigtime.project_contacts(project_id)
+    client = next((c for c in bigtime.clients() if c["SystemId"] == project["ClientId"]), None)
+    click.echo(f"    client   {client and client['Nm']!r} (id {project['ClientId']})")
+    click.echo(
+        f"    project  {project['Nm']!r} code {project['ProjectCode']} (id {project_id}), "
+        f"starts {project.get('StartDt')}"
+    )
+    for contact in contacts:
+        click.echo(
+            f"    contact  {contact.get('FName')} {contact.get('SName')} <{contact.get('EMail')}> "
+            f"{contact.get('Tag')}"
+        )
+    step("what was written back onto the Opportunity")
+    for name in (
+        "BigTime_Project_Id__c",
+        "BigTime_Project_URL__c",
+        "BigTime_Sync_Status__c",
+        "BigTime_Sync_Message__c",
+        "BigTime_Last_Synced__c",
+    ):
+        click.echo(f"    {name:26} {opp.get(name)}")
+    related = sf.query(
+        format_soql("SELECT Name, Project_Code__c FROM BigTime_Project__c WHERE Opportunity__c = {}", opp_id)
+    )["records"]
+    click.echo(f"    BigTime Projects related list: {[(r['Name'], r['Project_Code__c']) for r in related]}")
+
+    _check(client is not None and client["Nm"] == "Acme Consulting Ltd", "the BigTime client is the Account")
+    _check(project["Nm"] == "Acme – Data Platform Implementation", "the project carries the Opportunity name")
+    _check(
+        sorted(c.get("Tag") for c in contacts) == ["BILLING", "PRIMARY"], "two contacts, PRIMARY and BILLING"
+    )
+    _check(len(related) == 1, "one BigTime Project record on the Opportunity")
+
+    step("sending the same event again, and a new event for the same Opportunity")
+    event = {"orgId": info["salesforce"]["org_id"], "opportunityId": opp_id, "eventId": "demo-replay-1"}
+    for body in (event, event, {**event, "eventId": "demo-replay-2"}):
+        reply = post_event(info, body)
+        _check(reply.status_code == 202, f"ingest accepted the event (HTTP {reply.status_code})")
+    time.sleep(2.0)  # let the poller deliver them; nothing may change
+    projects = [p for p in bigtime.projects() if p["ClientId"] == project["ClientId"]]
+    _check(len(projects) == 1, f"still exactly one project (found {len(projects)})")
+    _check(len(bigtime.clients()) == 1, "still exactly one client")
+
+
+def _synced(opp: dict[str, Any]) -> dict[str, Any] | None:
+    status = opp.get("BigTime_Sync_Status__c")
+    if status == "Failed":
+        raise DemoFailed(f"the sync failed: {opp.get('BigTime_Sync_Message__c')}")
+    return opp if status == "Synced" else None
+
+
+def _check(condition: bool, what: str) -> None:
+    if not condition:
+        raise DemoFailed(what)
+    click.echo(f"    ok: {what}")

@@ -1,0 +1,378 @@
+"""The local stack: everything the deployed stack has, on 127.0.0.1, in one process.
+
+- moto in server mode for SQS, DynamoDB and Secrets Manager, with the queue, DLQ, table and secrets
+  created from template.yaml's own properties;
+- the fake Salesforce and fake BigTime (real wire formats), with a record-triggered "Flow" in the fake
+  org that calls the ingest endpoint when an Opportunity is updated to Closed Won;
+- an API Gateway front door for the ingest function and an SQS poller for the worker function, both
+  loading ``functions/*/app.py`` exactly as Lambda would, with the environment the template gives them.
+
+``.local/stack.json`` describes the running stack; pointing it at a real Salesforce sandbox or BigTime
+firm is a matter of the secrets' values (``instance_url``/``base_url``), not code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from sf_bigtime_local.frontdoor import FrontDoor
+from sf_bigtime_local.httpserver import BackgroundServer
+from sf_bigtime_local.lambda_runtime import load_handler
+from sf_bigtime_local.poller import Poller
+from sf_bigtime_local.template import REPO_ROOT, Tag, Template
+
+log = logging.getLogger(__name__)
+
+REGION = "us-east-1"
+STACK_NAME = "sf-bigtime-local"
+LOCAL_DIR = REPO_ROOT / ".local"
+STACK_FILE = LOCAL_DIR / "stack.json"
+ORG_ID = "00D5w000004abcdEAA"
+API_VERSION = "66.0"
+BIGTIME_REALM = "local-firm"
+API_KEY_HEADER = "x-api-key"
+
+
+@dataclass
+class StackOptions:
+    """Knobs for tests and demos; defaults give a stack that behaves like the deployed one, only faster."""
+
+    visibility_timeout: int = 5  # the template's 1800 s would make local retries take half an hour
+    max_receive_count: int | None = None  # None: the template's default
+    worker_concurrency: int | None = None  # None: the template's MaximumConcurrency default
+    retry_backoff_base: float = 1.0
+    retry_backoff_max: float = 4.0
+    bigtime_calls_per_minute: int = 6000
+    flow: bool = True  # the fake org's Flow posts to the ingest endpoint on Closed Won
+    salesforce_page_size: int = 2000
+    state_file: Path | None = STACK_FILE
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+class LocalStack:
+    def __init__(self, options: StackOptions | None = None, template: Template | None = None) -> None:
+        self.options = options or StackOptions()
+        self.template = template or Template()
+        self.description: dict[str, Any] = {}
+        self._moto: ThreadedMotoServer | None = None
+        self._servers: list[BackgroundServer] = []
+        self._poller: Poller | None = None
+        self.fake_salesforce: Any = None
+        self.fake_bigtime: Any = None
+        self._saved_env: dict[str, str | None] = {}
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> dict[str, Any]:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> dict[str, Any]:
+        from sf_bigtime_local.fake_bigtime import FakeBigTime
+        from sf_bigtime_local.fake_salesforce import FakeSalesforce
+
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        aws_url = f"http://{host}:{port}"
+        self._set_env(
+            AWS_ENDPOINT_URL=aws_url,
+            AWS_DEFAULT_REGION=REGION,
+            AWS_REGION=REGION,
+            AWS_ACCESS_KEY_ID="local",
+            AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - moto's dummy credentials
+        )
+        # Lambda-created-client caches must not outlive a previous stack in the same process.
+        boto3.setup_default_session()
+
+        sf_client_id, sf_client_secret = "local-consumer-key", secrets.token_urlsafe(24)
+        self.fake_salesforce = FakeSalesforce(
+            org_id=ORG_ID,
+            api_version=API_VERSION,
+            client_id=sf_client_id,
+            client_secret=sf_client_secret,
+            page_size=self.options.salesforce_page_size,
+        )
+        sf_server = self._serve(self.fake_salesforce, "fake-salesforce")
+        bt_token = secrets.token_urlsafe(24)
+        self.fake_bigtime = FakeBigTime(realm=BIGTIME_REALM, api_tokens={bt_token: {"staffsid": 1}})
+        bt_server = self._serve(self.fake_bigtime, "fake-bigtime")
+        bigtime_base = f"{bt_server.url}/BigtimeData/api/v2"
+
+        aws = self._create_aws_resources(
+            webhook={"api_key": secrets.token_urlsafe(32)},
+            salesforce={
+                "auth": "client_credentials",
+                "domain": "local.my",
+                "consumer_key": sf_client_id,
+                "consumer_secret": sf_client_secret,
+                "instance_url": sf_server.url,
+            },
+            bigtime={
+                "auth": "api_key",
+                "api_token": bt_token,
+                "realm": BIGTIME_REALM,
+                "base_url": bigtime_base,
+            },
+        )
+        api_key = aws.pop("_api_key")
+
+        front = self._start_functions(aws)
+        front_server = self._serve(front, "api-gateway")
+        events_url = f"{front_server.url}/salesforce/events"
+        if self.options.flow:
+            self.fake_salesforce.add_flow(
+                object="Opportunity",
+                field="StageName",
+                value="Closed Won",
+                action="json",
+                url=events_url,
+                headers={API_KEY_HEADER: api_key, "Content-Type": "application/json"},
+            )
+
+        self.description = {
+            "pid": os.getpid(),
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "ingest": {
+                "base_url": front_server.url,
+                "events_url": events_url,
+                "api_key_header": API_KEY_HEADER,
+                "api_key": api_key,
+            },
+            "salesforce": {
+                "instance_url": sf_server.url,
+                "access_token": self.fake_salesforce.issue_token(),
+                "api_version": API_VERSION,
+                "org_id": ORG_ID,
+                "client_id": sf_client_id,
+                "client_secret": sf_client_secret,
+            },
+            "bigtime": {"base_url": bigtime_base, "api_token": bt_token, "realm": BIGTIME_REALM},
+            "aws": {k: v for k, v in aws.items() if not k.startswith("_")},
+        }
+        if self.options.state_file:
+            self.options.state_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.options.state_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.description, indent=2) + "\n")
+            tmp.chmod(0o600)
+            tmp.replace(self.options.state_file)
+        return self.description
+
+    def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.stop()
+            self._poller = None
+        for server in reversed(self._servers):
+            server.stop()
+        self._servers.clear()
+        for fake in (self.fake_salesforce, self.fake_bigtime):
+            close = getattr(fake, "close", None)
+            if close is not None:
+                close()
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        state_file = self.options.state_file
+        if state_file and state_file.exists():
+            try:
+                if json.loads(state_file.read_text()).get("pid") == os.getpid():
+                    state_file.unlink()
+            except (OSError, ValueError):
+                pass
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def run_forever(self) -> None:
+        """Serve until SIGINT or SIGTERM, then stop cleanly."""
+        done = threading.Event()
+
+        def _stop(signum: int, _frame: object) -> None:
+            log.info("signal %s: stopping the local stack", signum)
+            done.set()
+
+        previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            done.wait()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.stop()
+
+    # -- pieces -----------------------------------------------------------------------------------
+    def _serve(self, app: Any, name: str) -> BackgroundServer:
+        server = BackgroundServer(app, name=name).start()
+        self._servers.append(server)
+        return server
+
+    def _set_env(self, **values: str) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def _create_aws_resources(
+        self, *, webhook: dict[str, Any], salesforce: dict[str, Any], bigtime: dict[str, Any]
+    ) -> dict[str, Any]:
+        t = self.template
+        sqs = boto3.client("sqs", region_name=REGION)
+        dlq_props = t.props("DeadLetterQueue")
+        dlq_url = sqs.create_queue(
+            QueueName=f"{STACK_NAME}-events-dlq.fifo",
+            Attributes=_queue_attributes(dlq_props, t),
+        )["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        q_props = t.props("EventsQueue")
+        redrive = q_props["RedrivePolicy"]
+        max_receive = self.options.max_receive_count or int(t.resolve(redrive["maxReceiveCount"]))
+        attributes = _queue_attributes(q_props, t)
+        attributes["VisibilityTimeout"] = str(self.options.visibility_timeout)
+        attributes["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive}
+        )
+        queue_url = sqs.create_queue(QueueName=f"{STACK_NAME}-events.fifo", Attributes=attributes)["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+
+        table_props = t.props("StateTable")
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        table_name = f"{STACK_NAME}-state"
+        ddb.create_table(
+            TableName=table_name,
+            AttributeDefinitions=table_props["AttributeDefinitions"],
+            KeySchema=table_props["KeySchema"],
+            BillingMode=table_props["BillingMode"],
+        )
+        ttl = table_props["TimeToLiveSpecification"]
+        ddb.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
+
+        sm = boto3.client("secretsmanager", region_name=REGION)
+        arns = {
+            name: sm.create_secret(Name=f"{STACK_NAME}/{name}", SecretString=json.dumps(value))["ARN"]
+            for name, value in (("webhook", webhook), ("salesforce", salesforce), ("bigtime", bigtime))
+        }
+        return {
+            "endpoint_url": os.environ["AWS_ENDPOINT_URL"],
+            "region": REGION,
+            "queue_url": queue_url,
+            "queue_arn": queue_arn,
+            "dlq_url": dlq_url,
+            "table_name": table_name,
+            "max_receive_count": max_receive,
+            "webhook_secret_arn": arns["webhook"],
+            "salesforce_secret_arn": arns["salesforce"],
+            "bigtime_secret_arn": arns["bigtime"],
+            "_api_key": webhook["api_key"],
+        }
+
+    def _function_env(self, function: str, refs: dict[str, str]) -> dict[str, str]:
+        """The function's environment as the template defines it, references resolved locally."""
+        env: dict[str, str] = {}
+        for key, value in self.template.function_env(function).items():
+            if isinstance(value, Tag):
+                ref = value.value if value.name == "Ref" else None
+                if ref in refs:
+                    env[key] = refs[ref]
+                    continue
+                resolved = self.template.resolve(value)
+                if isinstance(resolved, Tag):
+                    raise ValueError(f"{function}: cannot resolve {key}={value} locally")
+                env[key] = str(resolved)
+            else:
+                env[key] = str(value)
+        return env
+
+    def _start_functions(self, aws: dict[str, Any]) -> FrontDoor:
+        refs = {
+            "EventsQueue": aws["queue_url"],
+            "DeadLetterQueue": aws["dlq_url"],
+            "StateTable": aws["table_name"],
+            "WebhookSecret": aws["webhook_secret_arn"],
+            "SalesforceSecretArn": aws["salesforce_secret_arn"],
+            "BigTimeSecretArn": aws["bigtime_secret_arn"],
+            "SalesforceOrgIds": ORG_ID,
+            "BigTimeCallsPerMinute": str(self.options.bigtime_calls_per_minute),
+        }
+        envs = {name: self._function_env(name, refs) for name in ("IngestFunction", "WorkerFunction")}
+        # Both functions share this process; their variables do not conflict except the service name,
+        # which each handler sets on its own Logger.
+        merged = {**envs["IngestFunction"], **envs["WorkerFunction"]}
+        merged.pop("POWERTOOLS_SERVICE_NAME", None)
+        merged |= {
+            "RETRY_BACKOFF_BASE_SECONDS": str(self.options.retry_backoff_base),
+            "RETRY_BACKOFF_MAX_SECONDS": str(self.options.retry_backoff_max),
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            **self.options.extra_env,
+        }
+        self._set_env(**merged)
+
+        _, ingest = load_handler(REPO_ROOT / "functions/ingest/app.py", "sf_bigtime_local_ingest_app")
+        _, worker = load_handler(REPO_ROOT / "functions/worker/app.py", "sf_bigtime_local_worker_app")
+        routes = {
+            (method, path): (ingest, f"{STACK_NAME}-ingest", self.template.function_timeout(fn))
+            for method, path, fn in self.template.http_routes()
+            if fn == "IngestFunction"
+        }
+        sqs_event = self.template.sqs_event("WorkerFunction")
+        concurrency = self.options.worker_concurrency or int(
+            self.template.resolve(sqs_event["ScalingConfig"]["MaximumConcurrency"])
+        )
+        self._poller = Poller(
+            boto3.client("sqs", region_name=REGION),
+            aws["queue_url"],
+            aws["queue_arn"],
+            worker,
+            function_name=f"{STACK_NAME}-worker",
+            timeout_seconds=self.template.function_timeout("WorkerFunction"),
+            batch_size=int(sqs_event.get("BatchSize", 10)),
+            concurrency=concurrency,
+            region=REGION,
+        )
+        self._poller.start()
+        return FrontDoor(routes)
+
+
+def _queue_attributes(props: dict[str, Any], template: Template) -> dict[str, str]:
+    names = ("FifoQueue", "ContentBasedDeduplication", "VisibilityTimeout", "MessageRetentionPeriod")
+    attributes = {}
+    for name in names:
+        if name in props:
+            value = template.resolve(props[name])
+            attributes[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    return attributes
+
+
+def read_stack_file(path: Path = STACK_FILE) -> dict[str, Any]:
+    """The running local stack's description; a clear error when none is running."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RuntimeError(
+            f"no local stack is running ({path} is missing): start one with `sf-bigtime local up`"
+        ) from None

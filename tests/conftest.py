@@ -1,0 +1,29 @@
+"""Shared fixtures: AWS credentials that can never reach a real account, and moto."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+# Never let a test talk to a real AWS account, whatever the developer's environment holds.
+for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+    os.environ.pop(_name, None)
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    POWERTOOLS_METRICS_NAMESPACE="SfBigtime",
+    POWERTOOLS_SERVICE_NAME="sf-bigtime-tests",
+    POWERTOOLS_METRICS_DISABLED="true",
+)
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """In-process moto for every AWS service."""
+    from moto import mock_aws
+
+    with mock_aws():
+        yield
