@@ -1,5 +1,8 @@
 # sf-bigtime: two commands do all the set-up on a fresh machine: `make demo` and `make test`.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# pip warns about every missing entry of this machine's local package indexes; keep the output readable.
+QUIET_PIP := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 .DEFAULT_GOAL := help
 
 VENV      := .venv
@@ -33,15 +36,17 @@ python313:
 
 $(VENV)/.installed: pyproject.toml layers/common/requirements.txt requirements-cli.txt | python313
 	@[ -x $(PY) ] || $(PYTHON313) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --upgrade pip $(QUIET_PIP)
+	$(PY) -m pip install --quiet -e '.[dev]' $(QUIET_PIP)
+	$(PY) -c 'import sf_bigtime, sf_bigtime_local, moto'
 	@touch $@
 
 # aws-sam-cli lives in a venv of its own: next to moto and Powertools pip back-solves to old releases.
 $(SAM_VENV)/.installed: Makefile | python313
 	@[ -x $(SAM_VENV)/bin/python ] || $(PYTHON313) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install --quiet 'aws-sam-cli==$(SAM_CLI_VERSION)'
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip $(QUIET_PIP)
+	$(SAM_VENV)/bin/python -m pip install --quiet 'aws-sam-cli==$(SAM_CLI_VERSION)' $(QUIET_PIP)
+	$(SAM) --version
 	@touch $@
 
 .PHONY: install

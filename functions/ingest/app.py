@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
+
 from sf_bigtime.ingest import IngestDeps, handle_http
 from sf_bigtime.queue import enqueue
 from sf_bigtime.secrets import load_webhook_secret

@@ -6,6 +6,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
+
 from sf_bigtime.observability import NAMESPACE
 from sf_bigtime.settings import worker_settings
 from sf_bigtime.worker import Worker

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-from sf_bigtime.http import HttpSession
 from simple_salesforce import Salesforce
+
+from sf_bigtime.http import HttpSession
 
 
 def salesforce(stack: dict[str, Any]) -> Salesforce:

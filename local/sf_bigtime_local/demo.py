@@ -40,7 +40,8 @@ def step(text: str) -> None:
 
 
 def run_demo(timeout: float = 30.0) -> int:
-    stack = LocalStack(StackOptions(state_file=None))
+    # The functions' own JSON logs would drown the story; failures still show as WARNING/ERROR.
+    stack = LocalStack(StackOptions(state_file=None, extra_env={"POWERTOOLS_LOG_LEVEL": "WARNING"}))
     try:
         step("starting the local stack (moto, fake Salesforce, fake BigTime, API Gateway, SQS poller)")
         info = stack.start()

@@ -6,7 +6,14 @@ import threading
 from types import TracebackType
 from typing import Self
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log lines on stderr: the fakes keep their own call logs."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
 
 
 class BackgroundServer:
@@ -30,7 +37,9 @@ class BackgroundServer:
         return f"http://{self.host}:{self._server.server_port}"
 
     def start(self) -> Self:
-        self._server = make_server(self.host, self.port, self.app, threaded=True)  # type: ignore[arg-type]
+        self._server = make_server(
+            self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler
+        )  # type: ignore[arg-type]
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name=self.name, daemon=True

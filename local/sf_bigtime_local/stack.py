@@ -85,6 +85,8 @@ class LocalStack:
         from sf_bigtime_local.fake_bigtime import FakeBigTime
         from sf_bigtime_local.fake_salesforce import FakeSalesforce
 
+        # moto's server and werkzeug log every request at INFO; the fakes keep their own call logs.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from sf_bigtime_local.template import REPO_ROOT
 
 SAM_PYTHON = Path(os.environ.get("SAM_CLI", REPO_ROOT / ".venv-sam/bin/sam")).with_name("python")

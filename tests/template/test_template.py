@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+
 from sf_bigtime_local.template import Tag, Template
 
 

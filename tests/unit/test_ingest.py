@@ -5,6 +5,7 @@ import json
 from collections.abc import Sequence
 
 import pytest
+
 from sf_bigtime.ingest import IngestDeps, handle_http
 from sf_bigtime.messages import SyncRequest
 from sf_bigtime.queue import EnqueueError

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from sf_bigtime.inbound import InboundError
 from sf_bigtime.inbound.json_event import MAX_EVENTS_PER_REQUEST, parse_json_events
 from sf_bigtime.messages import SyncRequest, dedup_id

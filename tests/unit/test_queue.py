@@ -4,6 +4,7 @@ import json
 
 import boto3
 import pytest
+
 from sf_bigtime.messages import SyncRequest
 from sf_bigtime.queue import EnqueueError, enqueue
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from sf_bigtime.ratelimit import RateLimiter
 from sf_bigtime.worker import MAX_VISIBILITY_SECONDS, backoff_seconds
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from sf_bigtime.sfid import checksum, is_salesforce_id, same_org, to_18
 
 # Pairs from Salesforce documentation and public captures (reference salesforce.md §2.2).

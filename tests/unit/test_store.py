@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
+
 from sf_bigtime.errors import TransientError
 from sf_bigtime.store import StateStore, item_key
 

@@ -276,13 +276,17 @@ def _write_back(
     state: dict[str, Any],
 ) -> None:
     pid = outcome.project_id
-    already = (
+    shows_this = (
         opp.get("BigTime_Sync_Status__c") == outcome.status
         and (opp.get("BigTime_Project_Id__c") or None) == pid
-        and state.get("written_back_message") == outcome.message
     )
-    if already:
-        return  # nothing would change on the Opportunity; our own write must not echo forever
+    did_nothing_new = not (outcome.created_project or outcome.created_client or outcome.contacts_added)
+    if shows_this and (did_nothing_new or state.get("written_back_message") == outcome.message):
+        # The Opportunity already says this: writing again would cost an API call and, with CDC or a
+        # Flow on every edit, echo back to us forever.
+        if state.get("written_back_message"):
+            outcome.message = str(state["written_back_message"])
+        return
     ctx.salesforce.write_back(
         opp.id,
         WriteBack(

@@ -115,7 +115,8 @@ class Worker:
     def handle_record(self, record: SQSRecord) -> dict[str, Any]:
         request = SyncRequest.model_validate_json(record.body)
         if self.logger is not None:
-            self.logger.append_keys(
+            # Thread-safe keys: one record at a time in Lambda, but the local stack's pollers share a process.
+            self.logger.thread_safe_append_keys(
                 opportunity_id=request.opportunity_id, delivery_id=request.delivery_id, source=request.source
             )
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import click
 
@@ -29,17 +30,29 @@ def local() -> None:
 )
 @click.option("--no-flow", is_flag=True, help="Do not let the fake org's Flow call ingest on Closed Won.")
 @click.option("--page-size", default=2000, show_default=True, help="Fake Salesforce query page size.")
-def local_up(visibility_timeout: int, no_flow: bool, page_size: int) -> None:
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to describe the running stack [default: .local/stack.json].",
+)
+def local_up(visibility_timeout: int, no_flow: bool, page_size: int, state_file: Path | None) -> None:
     """Start the local stack and serve until Ctrl-C or SIGTERM; writes .local/stack.json."""
     try:
         from sf_bigtime_local.stack import STACK_FILE, LocalStack, StackOptions
     except ImportError as exc:  # pragma: no cover - only without the [local] extra
         raise click.ClickException(f"the local stack needs `pip install -e '.[local]'` ({exc})") from None
+    state_file = state_file or STACK_FILE
     stack = LocalStack(
-        StackOptions(visibility_timeout=visibility_timeout, flow=not no_flow, salesforce_page_size=page_size)
+        StackOptions(
+            visibility_timeout=visibility_timeout,
+            flow=not no_flow,
+            salesforce_page_size=page_size,
+            state_file=state_file,
+        )
     )
     description = stack.start()
-    click.echo(f"local stack up; described in {STACK_FILE}")
+    click.echo(f"local stack up; described in {state_file}")
     click.echo(f"  ingest:     {description['ingest']['events_url']}")
     click.echo(f"  salesforce: {description['salesforce']['instance_url']}")
     click.echo(f"  bigtime:    {description['bigtime']['base_url']}")

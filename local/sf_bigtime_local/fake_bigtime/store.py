@@ -1,0 +1,683 @@
+"""The fake firm's data and BigTime's business rules: clients, projects, contacts, custom fields,
+picklists, tasks and logged time.
+
+Every public method takes a raw request body (so seeding from Python validates exactly like HTTP) and
+returns rendered views or raises :class:`ApiError`. The store is not thread-safe by itself: the
+WSGI app holds one lock around every call.
+
+Rules the reference marks [Unknown], resolved the stricter way:
+
+* Project create needs ``Nm``, ``ClientId`` (an existing client's SystemId) and a ``ProjectCode``
+  (unless ``auto_number_projects``, then ``P-00001``… is assigned when it is absent).
+* Project and client codes are unique per firm, compared trimmed and case-insensitively (SQL Server's
+  default collation); a clash is a 400, never an auto-renumber.
+* ``TypeId``/``StatusProd``/``StatusBill``/``ContactType`` must be active ids of their picklist (400
+  otherwise; ``0`` or ``null`` clears them). ``EndDt`` before ``StartDt`` is a 400.
+* An update merges the given fields and leaves the others alone.
+* A contact needs ``FName`` or ``SName``; ``Tag`` must be exactly PRIMARY, BILLING or OTHER (default
+  OTHER); a second PRIMARY or BILLING on one project is a 400; a contact cannot move between projects.
+* A project's ``PrimaryContactId``/``BillingContactId`` are derived from contact tags (read-only).
+* Deleting a client that still has projects, a project with logged time, or a task with logged time
+  is a 400. Deleting a project deletes its contacts, tasks and custom-field values.
+* Custom-field names match case-insensitively; an unknown Sid or Name is a 400 and nothing is written.
+* ``AddressList`` in the Detailed project view is always empty ([Unknown] content).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from .config import FakeConfig
+from .models import (
+    ADDRESS_FIELDS,
+    CLIENT_BASIC,
+    CLIENT_DETAILED_EXTRA,
+    CLIENT_UPDATE,
+    CONTACT_FIELDS,
+    CONTACT_TAGS,
+    CONTACT_UPDATE,
+    PROJECT_BASIC,
+    PROJECT_DETAILED_EXTRA,
+    PROJECT_UPDATE,
+    TASK_FIELDS,
+    TASK_UPDATE,
+    ApiError,
+    FieldSpec,
+    bad_request,
+    coerce,
+    full_address,
+    full_name,
+    not_found,
+    parse_update,
+    pick,
+)
+
+Record = dict[str, Any]
+
+ID_BASES = {"client": 1001, "project": 5001, "task": 7001, "contact": 9001}
+_TAG_ORDER = {tag: i for i, tag in enumerate(CONTACT_TAGS)}
+_SID = FieldSpec("Sid", "int")
+_VALUE = FieldSpec("Value", "str")
+_NAME = FieldSpec("Name", "str")
+
+
+def _text(value: Any) -> str:
+    """A value as trimmed text, for required-field and uniqueness checks."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _ci(mapping: dict[str, Any]) -> dict[str, Any]:
+    """Lower-case the keys of a body object (BigTime field names are case-insensitive)."""
+    return {str(k).lower(): v for k, v in mapping.items()}
+
+
+def _default_bools(fields: Record, view: dict[str, FieldSpec]) -> None:
+    """A C# bool cannot be null: an explicit ``null`` binds as false."""
+    for spec in view.values():
+        if spec.kind == "bool" and spec.name in fields and fields[spec.name] is None:
+            fields[spec.name] = False
+
+
+class Store:
+    """Entities of one fake firm plus the rules BigTime applies when they are written."""
+
+    def __init__(
+        self,
+        config: FakeConfig,
+        clock: Callable[[], float],
+        picklists: dict[str, list[dict[str, Any]]],
+        custom_fields: list[dict[str, Any]],
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._picklists: dict[str, tuple[str, list[Record]]] = {}
+        for name, items in picklists.items():
+            for item in items:
+                if not isinstance(item.get("Id"), int) or not isinstance(item.get("Name"), str):
+                    raise ValueError(f"picklist {name}: every item needs an int Id and a str Name: {item}")
+            self._picklists[name.lower()] = (name, [dict(item) for item in items])
+        self._cf_defs: list[Record] = []
+        for item in custom_fields:
+            if not isinstance(item.get("Sid"), int) or not isinstance(item.get("Name"), str):
+                raise ValueError(f"custom field definitions need an int Sid and a str Name: {item}")
+            self._cf_defs.append({"Sid": item["Sid"], "Name": item["Name"]})
+        self.clients: dict[int, Record] = {}
+        self.projects: dict[int, Record] = {}
+        self.contacts: dict[int, Record] = {}
+        self.tasks: dict[int, Record] = {}
+        self.cf_values: dict[int, dict[int, str | None]] = {}
+        self.time_entries: list[Record] = []
+        self._next_id = dict(ID_BASES)
+        self._auto_code = 0
+
+    # ----------------------------------------------------------------- helpers
+
+    def _now(self) -> str:
+        return datetime.fromtimestamp(self._clock(), UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+    def _new_id(self, kind: str) -> int:
+        sid = self._next_id[kind]
+        self._next_id[kind] = sid + 1
+        return sid
+
+    def _check_lookups(self, fields: Record, view: dict[str, FieldSpec]) -> None:
+        """Ids of picklist-backed fields must be active items of that picklist; 0 clears."""
+        for spec in view.values():
+            if spec.lookup is None or spec.name not in fields:
+                continue
+            value = fields[spec.name]
+            if value in (None, 0):
+                fields[spec.name] = None
+                continue
+            _, items = self._picklists.get(spec.lookup.lower(), (spec.lookup, []))
+            item = next((i for i in items if i["Id"] == value), None)
+            if item is None:
+                raise bad_request(
+                    f"The field '{spec.name}' has the value {value}, which is not in {spec.lookup}."
+                )
+            if item.get("IsInactive"):
+                raise bad_request(f"The field '{spec.name}' has the value {value}, which is inactive.")
+
+    @staticmethod
+    def _check_dates(record: Record, start: str, end: str) -> None:
+        if record.get(start) and record.get(end) and record[end] < record[start]:
+            raise bad_request(f"The field '{end}' must not be before '{start}'.")
+
+    # ----------------------------------------------------------------- clients
+
+    def _client(self, sid: int) -> Record:
+        if sid not in self.clients:
+            raise not_found("Client", sid)
+        return self.clients[sid]
+
+    def _check_client_code(self, code: str, exclude: int | None) -> None:
+        if not code:
+            if self.config.require_client_code:
+                raise bad_request("The field 'ClientId' (the client code) is required.")
+            return
+        for sid, client in self.clients.items():
+            if sid != exclude and _text(client.get("ClientId")).lower() == code.lower():
+                raise bad_request(
+                    f"The field 'ClientId' must be unique: client code '{code}' is already used."
+                )
+
+    def create_client(self, body: Any) -> Record:
+        """``POST /client/detail``: returns the Detailed view with the new SystemId."""
+        fields = parse_update(body, CLIENT_UPDATE, "client")
+        _default_bools(fields, CLIENT_UPDATE)
+        if not _text(fields.get("Nm")):
+            raise bad_request("The field 'Nm' is required.")
+        self._check_client_code(_text(fields.get("ClientId")), exclude=None)
+        sid = self._new_id("client")
+        now = self._now()
+        self.clients[sid] = {
+            "IsInactive": False,
+            **fields,
+            "SystemId": sid,
+            "DtCreated": now,
+            "DtModified": now,
+        }
+        return self.client_view(sid, detailed=True)
+
+    def update_client(self, sid: int, body: Any) -> Record:
+        """``POST /client/detail/{id}``: merge the given fields."""
+        client = self._client(sid)
+        fields = parse_update(body, CLIENT_UPDATE, "client")
+        _default_bools(fields, CLIENT_UPDATE)
+        if "Nm" in fields and not _text(fields["Nm"]):
+            raise bad_request("The field 'Nm' is required.")
+        if "ClientId" in fields:
+            self._check_client_code(_text(fields["ClientId"]), exclude=sid)
+        client.update(fields)
+        client["DtModified"] = self._now()
+        return self.client_view(sid, detailed=True)
+
+    def delete_client(self, sid: int) -> None:
+        """``DELETE /client/detail/{id}``: refused while the client still has projects."""
+        self._client(sid)
+        if any(p["ClientId"] == sid for p in self.projects.values()):
+            raise bad_request(f"Client {sid} still has projects; delete or move them first.")
+        del self.clients[sid]
+
+    def client_view(self, sid: int, detailed: bool) -> Record:
+        """Basic or Detailed client view (ClientId = the client code)."""
+        client = self._client(sid)
+        data = {**client, "DisplayName": client.get("Nm"), "FullAddress": full_address(client)}
+        view = pick(data, CLIENT_BASIC)
+        if detailed:
+            view.update(pick(data, CLIENT_DETAILED_EXTRA))
+            project_ids = {psid for psid, p in self.projects.items() if p["ClientId"] == sid}
+            view["ContactList"] = [
+                self.contact_view(cid)
+                for cid, c in sorted(self.contacts.items())
+                if c["ProjectSid"] in project_ids
+            ]
+        return view
+
+    def list_clients(self, show_inactive: bool) -> list[Record]:
+        """``GET /client``: Basic views, inactive ones only on request."""
+        return [
+            self.client_view(sid, detailed=False)
+            for sid, c in sorted(self.clients.items())
+            if show_inactive or not c.get("IsInactive")
+        ]
+
+    # ---------------------------------------------------------------- projects
+
+    def _project(self, sid: int) -> Record:
+        if sid not in self.projects:
+            raise not_found("Project", sid)
+        return self.projects[sid]
+
+    def _check_project_code(self, code: str, exclude: int | None) -> None:
+        for sid, project in self.projects.items():
+            if sid != exclude and _text(project.get("ProjectCode")).lower() == code.lower():
+                raise bad_request(f"The field 'ProjectCode' must be unique: '{code}' is already used.")
+
+    def _next_auto_code(self) -> str:
+        taken = {_text(p.get("ProjectCode")).lower() for p in self.projects.values()}
+        while True:
+            self._auto_code += 1
+            code = f"P-{self._auto_code:05d}"
+            if code.lower() not in taken:
+                return code
+
+    def _check_project_client(self, fields: Record) -> None:
+        client_id = fields.get("ClientId")
+        if client_id is None:
+            raise bad_request("The field 'ClientId' (the SystemId of the project's client) is required.")
+        if client_id not in self.clients:
+            raise bad_request(f"The field 'ClientId' refers to client {client_id}, which does not exist.")
+
+    def create_project(self, body: Any) -> Record:
+        """``POST /project/detail``: returns the Detailed view with the new SystemId."""
+        fields = parse_update(body, PROJECT_UPDATE, "project")
+        _default_bools(fields, PROJECT_UPDATE)
+        if not _text(fields.get("Nm")):
+            raise bad_request("The field 'Nm' is required.")
+        self._check_project_client(fields)
+        code = _text(fields.get("ProjectCode"))
+        if not code:
+            if not self.config.auto_number_projects:
+                raise bad_request("The field 'ProjectCode' is required.")
+            fields["ProjectCode"] = self._next_auto_code()
+        else:
+            self._check_project_code(code, exclude=None)
+        self._check_lookups(fields, PROJECT_UPDATE)
+        self._check_dates(fields, "StartDt", "EndDt")
+        sid = self._new_id("project")
+        now = self._now()
+        defaults = {"IsInactive": False, "IsAllStaff": False, "IsNoCharge": False}
+        self.projects[sid] = {**defaults, **fields, "SystemId": sid, "DtCreated": now, "DtModified": now}
+        self.cf_values[sid] = {}
+        return self.project_view(sid, detailed=True, show_all_contacts=True)
+
+    def update_project(self, sid: int, body: Any) -> Record:
+        """``POST /project/detail/{id}``: merge the given fields."""
+        project = self._project(sid)
+        fields = parse_update(body, PROJECT_UPDATE, "project")
+        _default_bools(fields, PROJECT_UPDATE)
+        if "Nm" in fields and not _text(fields["Nm"]):
+            raise bad_request("The field 'Nm' is required.")
+        if "ClientId" in fields:
+            self._check_project_client(fields)
+        if "ProjectCode" in fields:
+            code = _text(fields["ProjectCode"])
+            if not code:
+                raise bad_request("The field 'ProjectCode' is required.")
+            self._check_project_code(code, exclude=sid)
+        self._check_lookups(fields, PROJECT_UPDATE)
+        self._check_dates({**project, **fields}, "StartDt", "EndDt")
+        project.update(fields)
+        project["DtModified"] = self._now()
+        return self.project_view(sid, detailed=True, show_all_contacts=True)
+
+    def delete_project(self, sid: int) -> None:
+        """``DELETE /project/detail/{id}``: refused once time is logged; takes contacts and tasks along."""
+        self._project(sid)
+        if any(t["ProjectSid"] == sid for t in self.time_entries):
+            raise bad_request(f"Project {sid} has time entries and cannot be deleted.")
+        for cid in [cid for cid, c in self.contacts.items() if c["ProjectSid"] == sid]:
+            del self.contacts[cid]
+        for tsid in [tsid for tsid, t in self.tasks.items() if t["ProjectSid"] == sid]:
+            del self.tasks[tsid]
+        self.cf_values.pop(sid, None)
+        del self.projects[sid]
+
+    def project_view(self, sid: int, detailed: bool, show_all_contacts: bool = False) -> Record:
+        """Basic or Detailed project view. ClientId = the owning client's SystemId (the "ClientId trap")."""
+        project = self._project(sid)
+        client = self.clients.get(project["ClientId"], {})
+        data = {**project, "DisplayName": f"{client.get('Nm', '')}:{project.get('Nm')}"}
+        view = pick(data, PROJECT_BASIC)
+        if not detailed:
+            return view
+        view.update(pick(data, PROJECT_DETAILED_EXTRA))
+        view["Client"] = {
+            "SystemId": client.get("SystemId"),
+            "Nm": client.get("Nm"),
+            "ClientCode": client.get("ClientId"),
+            "IsInactive": client.get("IsInactive", False),
+        }
+        contacts = self._contacts_of(sid)
+        tagged = {c["Tag"]: cid for cid, c in contacts}
+        view["PrimaryContactId"] = tagged.get("PRIMARY")
+        view["BillingContactId"] = tagged.get("BILLING")
+        # Without ShowAllContacts BigTime embeds only the PRIMARY and BILLING contacts.
+        view["ContactList"] = [
+            self.contact_view(cid) for cid, c in contacts if show_all_contacts or c["Tag"] != "OTHER"
+        ]
+        view["AddressList"] = []
+        view["UdfList"] = self.custom_fields(sid)
+        tasks = [t for t in self.tasks.values() if t["ProjectSid"] == sid]
+        view["BudgetHours"] = sum((t.get("BudgetHours") or 0.0 for t in tasks), 0.0)
+        view["BudgetFees"] = sum((t.get("BudgetFees") or 0.0 for t in tasks), 0.0)
+        return view
+
+    def list_projects(self, show_inactive: bool) -> list[Record]:
+        """``GET /project``: Basic views, inactive ones only on request."""
+        return [
+            self.project_view(sid, detailed=False)
+            for sid, p in sorted(self.projects.items())
+            if show_inactive or not p.get("IsInactive")
+        ]
+
+    # ---------------------------------------------------------------- contacts
+
+    def _contact(self, cid: int, project_sid: int | None) -> Record:
+        contact = self.contacts.get(cid)
+        if contact is None or (project_sid is not None and contact["ProjectSid"] != project_sid):
+            raise not_found("Contact", cid)
+        return contact
+
+    def _contacts_of(self, project_sid: int) -> list[tuple[int, Record]]:
+        mine = [(cid, c) for cid, c in self.contacts.items() if c["ProjectSid"] == project_sid]
+        return sorted(mine, key=lambda item: (_TAG_ORDER[item[1]["Tag"]], item[0]))
+
+    @staticmethod
+    def _tag(value: Any) -> str:
+        if value is None or value == "":
+            return "OTHER"
+        if value not in CONTACT_TAGS:
+            raise bad_request("The field 'Tag' must be PRIMARY, BILLING or OTHER.")
+        return str(value)
+
+    def _check_tag_free(self, project_sid: int, tag: str, exclude: int | None) -> None:
+        if tag == "OTHER":
+            return
+        for cid, contact in self.contacts.items():
+            if cid != exclude and contact["ProjectSid"] == project_sid and contact["Tag"] == tag:
+                raise bad_request(
+                    f"The field 'Tag': project {project_sid} already has a {tag} contact ({cid}); "
+                    "a project holds one PRIMARY and one BILLING contact at most."
+                )
+
+    @staticmethod
+    def _check_contact_name(contact: Record) -> None:
+        if not (_text(contact.get("FName")) or _text(contact.get("SName"))):
+            raise bad_request("The field 'SName' (or 'FName') is required.")
+
+    def create_contact(self, body: Any) -> Record:
+        """``POST /project/contact``: the body names the project in ``ProjectSid``."""
+        fields = parse_update(body, CONTACT_UPDATE, "contact")
+        project_sid = fields.get("ProjectSid")
+        if project_sid is None:
+            raise bad_request("The field 'ProjectSid' is required.")
+        if project_sid not in self.projects:
+            raise bad_request(
+                f"The field 'ProjectSid' refers to project {project_sid}, which does not exist."
+            )
+        self._check_contact_name(fields)
+        fields["Tag"] = self._tag(fields.get("Tag"))
+        self._check_tag_free(project_sid, fields["Tag"], exclude=None)
+        self._check_lookups(fields, CONTACT_UPDATE)
+        fields["Address"] = fields.get("Address") or {}
+        cid = self._new_id("contact")
+        self.contacts[cid] = fields
+        return self.contact_view(cid)
+
+    def update_contact(self, cid: int, body: Any) -> Record:
+        """``POST /project/contact/{id}``: merge; the Address object merges field by field."""
+        contact = self._contact(cid, None)
+        fields = parse_update(body, CONTACT_UPDATE, "contact")
+        if fields.get("ProjectSid") not in (None, contact["ProjectSid"]):
+            raise bad_request("The field 'ProjectSid': a contact cannot be moved to another project.")
+        fields.pop("ProjectSid", None)
+        if "Tag" in fields:
+            fields["Tag"] = self._tag(fields["Tag"])
+            self._check_tag_free(contact["ProjectSid"], fields["Tag"], exclude=cid)
+        self._check_lookups(fields, CONTACT_UPDATE)
+        self._check_contact_name({**contact, **fields})
+        if "Address" in fields:
+            new_address = fields["Address"]
+            fields["Address"] = {} if new_address is None else {**contact.get("Address", {}), **new_address}
+        contact.update(fields)
+        return self.contact_view(cid)
+
+    def delete_contact(self, cid: int, project_sid: int | None) -> None:
+        """``DELETE /project/contact/{id}?ProjectSid=``."""
+        self._contact(cid, project_sid)
+        del self.contacts[cid]
+
+    def get_contact(self, cid: int, project_sid: int | None) -> Record:
+        """``GET /project/contact/{id}?projectsid=``."""
+        self._contact(cid, project_sid)
+        return self.contact_view(cid)
+
+    def list_contacts(self, project_sid: int) -> list[Record]:
+        """``GET /project/contacts/{projectsid}``: every contact, OTHER included."""
+        self._project(project_sid)
+        return [self.contact_view(cid) for cid, _ in self._contacts_of(project_sid)]
+
+    def contact_view(self, cid: int) -> Record:
+        """A contact, its id under the configured key (SystemId, Id or id)."""
+        contact = self.contacts[cid]
+        project = self.projects[contact["ProjectSid"]]
+        data = {**contact, "ClientSid": project["ClientId"], "FullNm": full_name(contact)}
+        view: Record = {self.config.contact_id_key: cid}
+        view.update(pick(data, CONTACT_FIELDS))
+        address = contact.get("Address") or {}
+        view["Address"] = {**pick(address, ADDRESS_FIELDS), "FullAddress": full_address(address)}
+        return view
+
+    # ----------------------------------------------------------- custom fields
+
+    def custom_fields(self, project_sid: int) -> list[Record]:
+        """``GET /project/CustomFields/{projectsid}``: every firm-defined field with this project's value."""
+        self._project(project_sid)
+        values = self.cf_values.get(project_sid, {})
+        return [
+            {"Sid": d["Sid"], "Name": d["Name"], "Value": values.get(d["Sid"]), "ProjectSid": project_sid}
+            for d in self._cf_defs
+        ]
+
+    def _write_custom_fields(self, project_sid: int, updates: dict[int, str | None]) -> list[Record]:
+        self.cf_values.setdefault(project_sid, {}).update(updates)
+        self.projects[project_sid]["DtModified"] = self._now()
+        return self.custom_fields(project_sid)
+
+    def set_custom_fields(self, project_sid: int, body: Any) -> list[Record]:
+        """``POST /project/CustomFields/{id}`` with ``[{Sid, Value}]`` or ``{"customfields": [...]}``."""
+        self._project(project_sid)
+        items = body
+        if isinstance(body, dict):
+            lowered = _ci(body)
+            items = lowered.get("customfields", [body])
+        if not isinstance(items, list):
+            raise bad_request("The body must be a list of {Sid, Value} objects.")
+        known = {d["Sid"] for d in self._cf_defs}
+        updates: dict[int, str | None] = {}
+        for item in items:
+            if not isinstance(item, dict):
+                raise bad_request("Each custom field must be an object with Sid and Value.")
+            fields = _ci(item)
+            sid = coerce(_SID, fields.get("sid"))
+            if sid is None:
+                raise bad_request("The field 'Sid' is required for each custom field.")
+            if sid not in known:
+                raise bad_request(f"The field 'Sid': custom field {sid} does not exist.")
+            updates[sid] = coerce(_VALUE, fields.get("value"))
+        return self._write_custom_fields(project_sid, updates)
+
+    def set_custom_fields_by_name(self, project_sid: int, body: Any) -> list[Record]:
+        """``POST /project/CustomFieldsByName/{id}`` with ``[{Name, Value}]`` or ``{Name: Value}``."""
+        self._project(project_sid)
+        pairs: list[tuple[Any, Any]]
+        if isinstance(body, list):
+            pairs = []
+            for item in body:
+                if not isinstance(item, dict):
+                    raise bad_request("Each custom field must be an object with Name and Value.")
+                fields = _ci(item)
+                pairs.append((fields.get("name"), fields.get("value")))
+        elif isinstance(body, dict):
+            lowered = _ci(body)
+            # One {Name, Value} object, or a map of field name to value.
+            if "name" in lowered and set(lowered) <= {"name", "value"}:
+                pairs = [(lowered["name"], lowered.get("value"))]
+            else:
+                pairs = list(body.items())
+        else:
+            raise bad_request("The body must be a list of {Name, Value} objects or a {Name: Value} map.")
+        by_name = {d["Name"].lower(): d["Sid"] for d in self._cf_defs}
+        updates: dict[int, str | None] = {}
+        for name, value in pairs:
+            name = coerce(_NAME, name)
+            if not _text(name):
+                raise bad_request("The field 'Name' is required for each custom field.")
+            sid = by_name.get(_text(name).lower())
+            if sid is None:
+                raise bad_request(f"The field 'Name': custom field '{name}' does not exist.")
+            updates[sid] = coerce(_VALUE, value)
+        return self._write_custom_fields(project_sid, updates)
+
+    # --------------------------------------------------------------- picklists
+
+    def field_values(self, name: str, show_inactive: bool) -> list[Record]:
+        """``GET /picklist/FieldValues/{name}``: sorted by Name; inactive items only on request."""
+        if name.lower() not in self._picklists:
+            raise ApiError(404, f"The field value list '{name}' was not found.")
+        _, items = self._picklists[name.lower()]
+        out = []
+        for item in sorted(items, key=lambda i: i["Name"].lower()):
+            if item.get("IsInactive") and not show_inactive:
+                continue
+            row: Record = {"Id": item["Id"], "Name": item["Name"]}
+            if "Group" in item:
+                row["Group"] = item["Group"]
+            if show_inactive:
+                row["IsInactive"] = bool(item.get("IsInactive"))
+            out.append(row)
+        return out
+
+    def picklist_clients(self) -> list[Record]:
+        """``GET /picklist/clients``: active clients as ``{Id, Name}``, by name."""
+        rows = [{"Id": sid, "Name": c["Nm"]} for sid, c in self.clients.items() if not c.get("IsInactive")]
+        return sorted(rows, key=lambda r: (r["Name"].lower(), r["Id"]))
+
+    def picklist_projects(self) -> list[Record]:
+        """``GET /picklist/projects``: active projects as ``{Id, Name (display name), Group (client)}``."""
+        rows = []
+        for sid, p in self.projects.items():
+            if p.get("IsInactive"):
+                continue
+            client_nm = self.clients.get(p["ClientId"], {}).get("Nm", "")
+            rows.append({"Id": sid, "Name": f"{client_nm}:{p['Nm']}", "Group": client_nm})
+        return sorted(rows, key=lambda r: (r["Name"].lower(), r["Id"]))
+
+    # ------------------------------------------------------------ tasks, time
+
+    def _task(self, tsid: int) -> Record:
+        if tsid not in self.tasks:
+            raise not_found("Task", tsid)
+        return self.tasks[tsid]
+
+    @staticmethod
+    def _check_budgets(fields: Record) -> None:
+        for name in ("BudgetHours", "BudgetFees", "BudgetExps"):
+            if (fields.get(name) or 0) < 0:
+                raise bad_request(f"The field '{name}' must not be negative.")
+
+    def create_task(self, body: Any) -> Record:
+        """``POST /task/detail``: ``TaskNm`` and an existing ``ProjectSid`` are required."""
+        fields = parse_update(body, TASK_UPDATE, "task")
+        _default_bools(fields, TASK_UPDATE)
+        if not _text(fields.get("TaskNm")):
+            raise bad_request("The field 'TaskNm' is required.")
+        project_sid = fields.get("ProjectSid")
+        if project_sid is None:
+            raise bad_request("The field 'ProjectSid' is required.")
+        if project_sid not in self.projects:
+            raise bad_request(
+                f"The field 'ProjectSid' refers to project {project_sid}, which does not exist."
+            )
+        self._check_budgets(fields)
+        self._check_dates(fields, "StartDt", "DueDt")
+        tsid = self._new_id("task")
+        self.tasks[tsid] = {"IsArchived": False, **fields, "TaskSid": tsid}
+        return self.task_view(tsid)
+
+    def update_task(self, tsid: int, body: Any) -> Record:
+        """``POST /task/detail/{id}``: merge; a task cannot move to another project."""
+        task = self._task(tsid)
+        fields = parse_update(body, TASK_UPDATE, "task")
+        _default_bools(fields, TASK_UPDATE)
+        if fields.get("ProjectSid") not in (None, task["ProjectSid"]):
+            raise bad_request("The field 'ProjectSid': a task cannot be moved to another project.")
+        fields.pop("ProjectSid", None)
+        if "TaskNm" in fields and not _text(fields["TaskNm"]):
+            raise bad_request("The field 'TaskNm' is required.")
+        self._check_budgets(fields)
+        self._check_dates({**task, **fields}, "StartDt", "DueDt")
+        task.update(fields)
+        return self.task_view(tsid)
+
+    def delete_task(self, tsid: int) -> None:
+        """``DELETE /task/detail/{id}``: refused once time is logged on it."""
+        self._task(tsid)
+        if any(t["TaskSid"] == tsid for t in self.time_entries):
+            raise bad_request(f"Task {tsid} has time entries and cannot be deleted.")
+        del self.tasks[tsid]
+
+    def task_view(self, tsid: int) -> Record:
+        """A task with its budget (BudgetTotal = fees + expenses)."""
+        task = self._task(tsid)
+        total = (task.get("BudgetFees") or 0.0) + (task.get("BudgetExps") or 0.0)
+        return pick({**task, "BudgetTotal": total}, TASK_FIELDS)
+
+    def list_tasks(self, project_sid: int) -> list[Record]:
+        """``GET /task/listByProject/{projectsid}``."""
+        self._project(project_sid)
+        return [
+            self.task_view(tsid) for tsid, t in sorted(self.tasks.items()) if t["ProjectSid"] == project_sid
+        ]
+
+    def log_time(self, project_sid: int, hours: float, fees: float, task_sid: int | None = None) -> None:
+        """Record actual hours/fees (what BigTime's time sheets would add up) for the budget status."""
+        self._project(project_sid)
+        if task_sid is not None and self._task(task_sid)["ProjectSid"] != project_sid:
+            raise bad_request(f"Task {task_sid} does not belong to project {project_sid}.")
+        hours_value = coerce(FieldSpec("hours", "num"), hours)
+        fees_value = coerce(FieldSpec("fees", "num"), fees)
+        if hours_value is None or fees_value is None:
+            raise bad_request("hours and fees are required.")
+        entry = {"ProjectSid": project_sid, "TaskSid": task_sid, "Hours": hours_value, "Fees": fees_value}
+        self.time_entries.append(entry)
+
+    def budget_status(self, project_sid: int) -> list[Record]:
+        """``GET /task/BudgetStatusByProject/{projectsid}``: one row per task, budget vs actual.
+
+        [Unknown] shape. Public client code disagrees (one typed client: ``TaskSid, HoursInput,
+        HoursBill, FeesInput, FeesCost, …``; a script: ``HrsIn, ChargeIn, InvoicedToDate, …``). The fake
+        sends ``{TaskSid, TaskNm, ProjectSid, BudgetHours, BudgetFees, BudgetExps, HoursInput, FeesInput,
+        HoursRemaining, FeesRemaining}``; time logged without a task appears in a row with
+        ``TaskSid: 0`` and ``TaskNm: null``.
+        """
+        self._project(project_sid)
+
+        def actual(entries: Iterable[Record]) -> tuple[float, float]:
+            items = list(entries)
+            return sum((e["Hours"] for e in items), 0.0), sum((e["Fees"] for e in items), 0.0)
+
+        rows: list[Record] = []
+        mine = [e for e in self.time_entries if e["ProjectSid"] == project_sid]
+        for tsid, task in sorted(self.tasks.items()):
+            if task["ProjectSid"] != project_sid:
+                continue
+            hours, fees = actual(e for e in mine if e["TaskSid"] == tsid)
+            budget_hours = task.get("BudgetHours") or 0.0
+            budget_fees = task.get("BudgetFees") or 0.0
+            rows.append(
+                {
+                    "TaskSid": tsid,
+                    "TaskNm": task.get("TaskNm"),
+                    "ProjectSid": project_sid,
+                    "BudgetHours": budget_hours,
+                    "BudgetFees": budget_fees,
+                    "BudgetExps": task.get("BudgetExps") or 0.0,
+                    "HoursInput": hours,
+                    "FeesInput": fees,
+                    "HoursRemaining": budget_hours - hours,
+                    "FeesRemaining": budget_fees - fees,
+                }
+            )
+        loose = [e for e in mine if e["TaskSid"] is None]
+        if loose:
+            hours, fees = actual(loose)
+            rows.append(
+                {
+                    "TaskSid": 0,
+                    "TaskNm": None,
+                    "ProjectSid": project_sid,
+                    "BudgetHours": 0.0,
+                    "BudgetFees": 0.0,
+                    "BudgetExps": 0.0,
+                    "HoursInput": hours,
+                    "FeesInput": fees,
+                    "HoursRemaining": -hours,
+                    "FeesRemaining": -fees,
+                }
+            )
+        return rows

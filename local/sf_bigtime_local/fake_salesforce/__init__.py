@@ -1,0 +1,20 @@
+"""A faithful fake of the Salesforce REST API that unmodified simple-salesforce works against.
+
+Usage::
+
+    fake = FakeSalesforce()                       # a WSGI app
+    server = BackgroundServer(fake).start()       # http://127.0.0.1:PORT
+    opp = fake.create("Opportunity", {...})       # seed with the same validation as REST
+    fake.add_flow(action="json", url=receiver)    # "Closed Won" → HTTP callout, as a record-triggered flow
+    fake.faults.add(method="GET", path="/query", status=503, times=2)
+
+Modules: :mod:`.app` (routes, composite, admin surface), :mod:`.soql` (parser + evaluator),
+:mod:`.schema` / :mod:`.metadata` (objects and fields, custom ones from SFDX metadata), :mod:`.store`
+(records and save rules), :mod:`.triggers` (flows, outbound messages, CDC), :mod:`.auth` (OAuth).
+"""
+
+from .app import ApiCall, FakeSalesforce, default_metadata_dir
+from .errors import FakeSalesforceError
+from .metadata import MetadataError
+
+__all__ = ["ApiCall", "FakeSalesforce", "FakeSalesforceError", "MetadataError", "default_metadata_dir"]
