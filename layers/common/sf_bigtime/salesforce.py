@@ -85,6 +85,28 @@ CONTACT_ROLE_FIELDS = (
     "Contact.MailingCountry",
 )
 
+# Everything the worker writes. write_back refuses any other field (a programming error, caught by the
+# tests), so these tuples are the whole truth about writes: the metadata cross-check and
+# `sf-bigtime check` read them instead of keeping lists of their own.
+OPPORTUNITY_WRITE_FIELDS = (
+    "BigTime_Sync_Status__c",
+    "BigTime_Sync_Message__c",
+    "BigTime_Last_Synced__c",
+    "BigTime_Project_Id__c",
+    "BigTime_Project_URL__c",
+)
+PROJECT_OBJECT = "BigTime_Project__c"  # the "BigTime Projects" related list, upserted by its external id
+PROJECT_KEY_FIELD = "BigTime_Project_Id__c"
+PROJECT_WRITE_FIELDS = (
+    "Name",
+    "Opportunity__c",
+    "Account__c",
+    "Project_Code__c",
+    "Project_URL__c",
+    "Client_Name__c",
+    "Status__c",
+)
+
 # Errors that heal by themselves: Salesforce's own throttles, row locks, and server-side trouble.
 _TRANSIENT_CODES = {
     "REQUEST_LIMIT_EXCEEDED",
@@ -259,12 +281,15 @@ class SalesforceClient:
             opp_fields["BigTime_Project_Id__c"] = wb.project_id
         if wb.project_url:
             opp_fields["BigTime_Project_URL__c"] = wb.project_url
+        _check_declared("Opportunity", opp_fields, OPPORTUNITY_WRITE_FIELDS)
+        if wb.project is not None:
+            _check_declared(PROJECT_OBJECT, wb.project, PROJECT_WRITE_FIELDS)
         subrequests: list[dict[str, Any]] = []
         if wb.project_id and wb.project is not None:
             subrequests.append(
                 {
                     "method": "PATCH",
-                    "url": f"{base}/BigTime_Project__c/BigTime_Project_Id__c/{wb.project_id}",
+                    "url": f"{base}/{PROJECT_OBJECT}/{PROJECT_KEY_FIELD}/{wb.project_id}",
                     "referenceId": "project",
                     "body": wb.project,
                 }
@@ -289,6 +314,25 @@ class SalesforceClient:
             raise TransientError("Salesforce composite write-back returned an unexpected reply")
         if failures:
             raise _composite_error(failures)
+
+    def describe(self, sobject: str) -> dict[str, Any] | None:
+        """``sobjects/{sobject}/describe`` as the logged-in user sees it; None if there is no such object
+        (or the user may not see it). Fields the user has no access to are missing from the reply."""
+        try:
+            return self._call("describe", lambda sf: sf.restful(f"sobjects/{sobject}/describe"))
+        except PermanentError as exc:
+            if "NOT_FOUND" in exc.reason or "INVALID_TYPE" in exc.reason:
+                return None
+            raise
+
+
+def _check_declared(sobject: str, values: dict[str, Any], declared: tuple[str, ...]) -> None:
+    undeclared = sorted(set(values) - set(declared))
+    if undeclared:
+        raise ValueError(
+            f"write-back of undeclared {sobject} field(s) {', '.join(undeclared)}: add them to the "
+            "declared write fields in sf_bigtime.salesforce and to the salesforce/ metadata"
+        )
 
 
 def salesforce_datetime(value: datetime) -> str:
