@@ -108,10 +108,19 @@ def _default_auth(shape: object) -> str | None:
 def read_secret(arn: str, *, force_fetch: bool = False) -> object:
     """The secret's JSON value (cached for five minutes across warm invocations)."""
     from aws_lambda_powertools.utilities.parameters import get_secret
+    from aws_lambda_powertools.utilities.parameters.exceptions import (
+        GetParameterError,
+        TransformParameterError,
+    )
 
     try:
         return get_secret(arn, transform="json", max_age=SECRET_CACHE_SECONDS, force_fetch=force_fetch)
-    except Exception as exc:  # GetParameterError, TransformParameterError, botocore errors
+    except TransformParameterError:
+        # The decoder's message can quote the value; say only what is wrong.
+        raise SecretError(f"secret {arn} is not valid JSON (expected an object of keys and values)") from None
+    except GetParameterError as exc:  # AWS's own reason: not found, access denied, deleted, ...
+        raise SecretError(f"secret {arn} could not be read: {exc}") from exc
+    except Exception as exc:  # botocore errors outside Powertools' wrapping
         raise SecretError(f"secret {arn} could not be read: {type(exc).__name__}") from exc
 
 

@@ -31,8 +31,8 @@ from sf_bigtime.mapping import Mapping
 from sf_bigtime.messages import SyncRequest
 from sf_bigtime.ratelimit import RateLimiter
 from sf_bigtime.salesforce import SalesforceClient
-from sf_bigtime.secrets import load_bigtime_credentials, load_salesforce_credentials
-from sf_bigtime.settings import WorkerSettings
+from sf_bigtime.secrets import SecretError, load_bigtime_credentials, load_salesforce_credentials
+from sf_bigtime.settings import SettingsError, WorkerSettings
 from sf_bigtime.store import StateStore
 from sf_bigtime.sync import Outcome, SyncContext, sync_opportunity
 
@@ -102,12 +102,27 @@ class Worker:
             self._ctx = self.context_factory(self.settings)
         return self._ctx
 
+    def start(self) -> None:
+        """Read and check both credential secrets before taking any record (once per execution environment).
+
+        A secret that is missing or lacks a key is the stack's fault, not the messages': failing the whole
+        invocation leaves every message on the queue (retried, then dead-lettered) instead of failing them
+        one by one inside the batch, and the error names the secret and the key (never a value).
+        """
+        try:
+            self.ctx  # noqa: B018 - builds the clients, which reads and validates the secrets
+        except (SecretError, SettingsError) as exc:
+            if self.logger is not None:
+                self.logger.error("worker cannot start: %s", exc, extra={"reason": str(exc)})
+            raise
+
     def _sync(self, request: SyncRequest) -> dict[str, Any]:
         return sync_opportunity(request, self.ctx).to_dict()
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         if context is not None:
             self.idempotency.register_lambda_context(context)
+        self.start()
         return process_partial_response(
             event=event, record_handler=self.handle_record, processor=self.processor, context=context
         )
