@@ -22,3 +22,7 @@ from sf_bigtime.cli.local import demo, local  # noqa: E402
 
 main.add_command(local)
 main.add_command(demo)
+
+from sf_bigtime.cli.check import check  # noqa: E402
+
+main.add_command(check)

@@ -1,0 +1,435 @@
+"""The post-deploy smoke check (``sf-bigtime check``): is this stack wired to Salesforce and BigTime?
+
+It reads the stack's outputs and parameters, then, with the very secrets the functions use:
+
+- the three secrets are readable and have every key (the message names a missing key, never a value);
+- each ingest endpoint answers, and refuses a request without credentials;
+- Salesforce: the worker's login works (which org, sandbox or not), the org is one the stack accepts,
+  every field the worker reads or writes exists and is accessible to the integration user (a describe
+  walk over :func:`sf_bigtime.fieldcheck.worker_field_uses`), the worker's own query runs, and the trigger
+  stages are active values of the Stage picklist;
+- BigTime: the API key and firm id are accepted, and every picklist value the mapping names resolves (with
+  none named, the standard "Field Values" lists answer).
+
+Each check is reported ok, failed (with the reason and what to do) or skipped (an earlier check it needs
+failed). Nothing is written anywhere: the calls are logins, describes, one query and picklist reads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import requests
+
+from sf_bigtime.bigtime import BigTimeClient
+from sf_bigtime.errors import SyncError
+from sf_bigtime.fieldcheck import (
+    CachedDescribe,
+    FieldProblem,
+    ResolvedField,
+    resolve_all,
+    worker_field_uses,
+)
+from sf_bigtime.mapping import Mapping
+from sf_bigtime.salesforce import SalesforceClient
+from sf_bigtime.secrets import (
+    BigTimeCredentials,
+    SalesforceCredentials,
+    SecretError,
+    WebhookSecret,
+    parse_secret,
+)
+from sf_bigtime.sfid import same_org
+
+Status = Literal["ok", "failed", "skipped"]
+
+# Read when the mapping names no BigTime picklist values: the lists a project mapping typically uses.
+STANDARD_PICKLISTS = ("LookupProjectType", "StatusProduction", "StatusBilling")
+# Ingest endpoints the stack may expose (outputs), each of which must refuse an unauthenticated call.
+ENDPOINT_OUTPUTS = ("EventsEndpoint", "OutboundMessageEndpoint")
+REQUIRED_PARAMETERS = ("SalesforceSecretArn", "BigTimeSecretArn", "SalesforceOrgIds")
+HEALTHY_STATUSES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
+HTTP_TIMEOUT = 10.0
+MAX_LISTED = 8  # problems named in one line; --json carries them all
+
+
+class CheckError(RuntimeError):
+    """The stack itself cannot be found or read: nothing else can be checked."""
+
+
+@dataclass
+class CheckResult:
+    name: str
+    status: Status
+    detail: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+@dataclass
+class StackConfig:
+    """What the checks need to know about one stack: where it is, its outputs and parameters."""
+
+    name: str
+    kind: Literal["aws", "local"]
+    region: str
+    outputs: dict[str, str]
+    parameters: dict[str, str]
+    status: str | None = None
+    endpoint_url: str | None = None  # moto, for the local stack
+
+    def describe(self) -> str:
+        return f"stack {self.name} ({self.region})" if self.kind == "aws" else f"local stack ({self.name})"
+
+    @property
+    def trigger_stages(self) -> tuple[str, ...]:
+        return _split(self.parameters.get("TriggerStages")) or ("Closed Won",)
+
+    @property
+    def org_ids(self) -> tuple[str, ...]:
+        return _split(self.parameters.get("SalesforceOrgIds"))
+
+
+def stack_from_cloudformation(stack_name: str, session: Any) -> StackConfig:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    cfn = session.client("cloudformation")
+    try:
+        stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as exc:
+        raise CheckError(
+            f"cannot read stack {stack_name!r}: {exc.response['Error'].get('Message')}"
+        ) from None
+    except BotoCoreError as exc:
+        raise CheckError(f"cannot reach CloudFormation: {exc}") from None
+    stack = stacks[0]
+    return StackConfig(
+        name=stack_name,
+        kind="aws",
+        region=session.region_name or cfn.meta.region_name,
+        outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
+        parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])},
+        status=stack.get("StackStatus"),
+    )
+
+
+def stack_from_local(path: Path) -> StackConfig:
+    """The local stack (``sf-bigtime local up``), with the same output and parameter names a deployed
+    stack has, so every check runs unchanged against it."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CheckError(
+            f"no local stack is running ({path} is missing): start one with `sf-bigtime local up`, "
+            "or name a deployed stack with --stack-name"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise CheckError(f"cannot read {path}: {exc}") from None
+    try:
+        aws, ingest, sf = data["aws"], data["ingest"], data["salesforce"]
+        stages = (data.get("settings") or {}).get("trigger_stages") or ["Closed Won"]
+        return StackConfig(
+            name=str(path),
+            kind="local",
+            region=aws["region"],
+            endpoint_url=aws["endpoint_url"],
+            status="CREATE_COMPLETE",  # it answered: the local stack writes its file once it is up
+            outputs={
+                "EventsEndpoint": ingest["events_url"],
+                "WebhookSecretArn": aws["webhook_secret_arn"],
+                "QueueUrl": aws["queue_url"],
+                "DeadLetterQueueUrl": aws["dlq_url"],
+                "TableName": aws["table_name"],
+            },
+            parameters={
+                "SalesforceSecretArn": aws["salesforce_secret_arn"],
+                "BigTimeSecretArn": aws["bigtime_secret_arn"],
+                "SalesforceOrgIds": sf["org_id"],
+                "SalesforceApiVersion": sf["api_version"],
+                "TriggerStages": ",".join(stages),
+            },
+        )
+    except KeyError as exc:
+        raise CheckError(f"{path} does not describe a local stack (no {exc})") from None
+
+
+# -- the run ---------------------------------------------------------------------------------------------
+@dataclass
+class Checker:
+    """Runs every check against one stack; ``secretsmanager`` reads the secrets (boto3 client)."""
+
+    stack: StackConfig
+    secretsmanager: Any
+    http: requests.Session = field(default_factory=requests.Session)
+    results: list[CheckResult] = field(default_factory=list)
+
+    def run(self) -> list[CheckResult]:
+        self._stack()
+        salesforce = self._secret("salesforce-secret", "SalesforceSecretArn", SalesforceCredentials)
+        bigtime = self._secret("bigtime-secret", "BigTimeSecretArn", BigTimeCredentials)
+        self._secret("webhook-secret", "WebhookSecretArn", WebhookSecret, source=self.stack.outputs)
+        self._endpoints()
+        self._salesforce(salesforce)
+        self._bigtime(bigtime)
+        return self.results
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    def _add(self, name: str, status: Status, detail: str, problems: Iterable[str] = ()) -> CheckResult:
+        result = CheckResult(name, status, detail, list(problems))
+        self.results.append(result)
+        return result
+
+    # -- stack and secrets --------------------------------------------------------------------------------
+    def _stack(self) -> None:
+        missing = [p for p in REQUIRED_PARAMETERS if not self.stack.parameters.get(p)]
+        status = self.stack.status or "unknown"
+        if missing:
+            self._add("stack", "failed", f"not an sf-bigtime stack: no parameter {', '.join(missing)}")
+        elif status not in HEALTHY_STATUSES:
+            hint = (
+                "the last update was rolled back, so the stack runs its previous version; see the "
+                "stack's events in the CloudFormation console"
+                if "ROLLBACK" in status
+                else "wait for the deployment to finish, or see the stack's events"
+            )
+            self._add("stack", "failed", f"{status}: {hint}")
+        else:
+            outputs = ", ".join(sorted(self.stack.outputs)) or "none"
+            self._add("stack", "ok", f"{status}; outputs: {outputs}")
+
+    def _secret(self, name: str, key: str, shape: object, *, source: dict[str, str] | None = None) -> Any:
+        arn = (self.stack.parameters if source is None else source).get(key)
+        if not arn:
+            self._add(name, "failed", f"the stack has no {key}")
+            return None
+        try:
+            raw = self.secretsmanager.get_secret_value(SecretId=arn)["SecretString"]
+        except Exception as exc:  # ClientError (not found, access denied) or an unreachable endpoint
+            reason = getattr(exc, "response", {}).get("Error", {}).get("Message") or type(exc).__name__
+            self._add(name, "failed", f"cannot read {arn}: {reason}")
+            return None
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            self._add(name, "failed", f"{arn} is not valid JSON (expected an object of keys and values)")
+            return None
+        try:
+            parsed = parse_secret(arn, value, shape)
+        except SecretError as exc:
+            self._add(name, "failed", f"{exc} (docs/setup.md shows the shape)")
+            return None
+        self._add(name, "ok", f"{arn}: {_secret_summary(parsed)}")
+        return parsed
+
+    # -- ingest ---------------------------------------------------------------------------------------------
+    def _endpoints(self) -> None:
+        for output in ENDPOINT_OUTPUTS:
+            url = self.stack.outputs.get(output)
+            if not url:
+                continue
+            name = f"endpoint:{output}"
+            try:
+                reply = self.http.post(
+                    url, data=b"{}", headers={"Content-Type": "application/json"}, timeout=HTTP_TIMEOUT
+                )
+            except requests.RequestException as exc:
+                self._add(name, "failed", f"{url} cannot be reached: {type(exc).__name__}")
+                continue
+            if reply.status_code in (401, 403):
+                self._add(name, "ok", f"{url} answers and refuses a call without credentials")
+            elif reply.status_code < 300:
+                self._add(
+                    name, "failed", f"{url} ACCEPTED a call without credentials (HTTP {reply.status_code})"
+                )
+            else:
+                self._add(name, "failed", f"{url} answered HTTP {reply.status_code} instead of 401")
+
+    # -- Salesforce -----------------------------------------------------------------------------------------
+    def _salesforce(self, credentials: Any) -> None:
+        names = (
+            "salesforce-login",
+            "salesforce-org",
+            "salesforce-fields",
+            "salesforce-query",
+            "trigger-stages",
+        )
+        if credentials is None:
+            for name in names:
+                self._add(name, "skipped", "the Salesforce secret is not usable")
+            return
+        version = self.stack.parameters.get("SalesforceApiVersion") or "66.0"
+        client = SalesforceClient(credentials, api_version=version, timeout=HTTP_TIMEOUT)
+        try:
+            org = next(iter(client.query_all("SELECT Id, Name, IsSandbox FROM Organization")), None)
+        except SyncError as exc:
+            self._add("salesforce-login", "failed", f"{exc.reason} (domain {credentials.domain!r})")
+            for name in names[1:]:
+                self._add(name, "skipped", "cannot log in to Salesforce")
+            return
+        org = org or {}
+        kind = "sandbox" if org.get("IsSandbox") else "production or developer org"
+        self._add(
+            "salesforce-login",
+            "ok",
+            f"logged in to {org.get('Name')} ({org.get('Id')}, {kind}) through {credentials.domain}, API {version}",
+        )
+        org_id = str(org.get("Id") or "")
+        if any(same_org(org_id, allowed) for allowed in self.stack.org_ids):
+            self._add("salesforce-org", "ok", f"{org_id} is in SalesforceOrgIds")
+        else:
+            self._add(
+                "salesforce-org",
+                "failed",
+                f"the credentials log in to org {org_id}, but SalesforceOrgIds is "
+                f"{','.join(self.stack.org_ids) or 'empty'}: events from this org would be refused, or the "
+                "worker reads a different org than the one sending events",
+            )
+        describe = CachedDescribe(client.describe)
+        mapping = Mapping(trigger_stages=self.stack.trigger_stages)
+        self._fields(describe, mapping)
+        try:
+            client.read_opportunity("006000000000000AAA", mapping.extra_fields)
+        except SyncError as exc:
+            self._add("salesforce-query", "failed", exc.reason)
+        else:
+            self._add(
+                "salesforce-query", "ok", "the worker's Opportunity query runs for the integration user"
+            )
+        self._stages(describe, self.stack.trigger_stages)
+
+    def _fields(self, describe: Callable[[str], Any], mapping: Mapping) -> None:
+        uses = worker_field_uses(mapping)
+        try:
+            resolved = resolve_all(uses, describe)
+        except SyncError as exc:
+            self._add("salesforce-fields", "failed", f"describe failed: {exc.reason}")
+            return
+        problems = [str(r) for r in resolved if isinstance(r, FieldProblem)]
+        if problems:
+            shown = "; ".join(problems[:MAX_LISTED]) + (" …" if len(problems) > MAX_LISTED else "")
+            self._add(
+                "salesforce-fields",
+                "failed",
+                f"{len(problems)} field(s) missing or not accessible: {shown}. Deploy the salesforce/ "
+                "metadata and assign the BigTime Integration permission set to the integration user",
+                problems,
+            )
+            return
+        custom = sorted(
+            {f"{r.sobject}.{r.name}" for r in resolved if isinstance(r, ResolvedField) and r.custom}
+        )
+        reads = sum(1 for u in uses if u.access == "read")
+        self._add(
+            "salesforce-fields",
+            "ok",
+            f"all {reads} fields the worker reads and {len(uses) - reads} it writes are there "
+            f"({len(custom)} custom)",
+        )
+
+    def _stages(self, describe: Callable[[str], Any], stages: tuple[str, ...]) -> None:
+        try:
+            opportunity = describe("Opportunity") or {}
+        except SyncError as exc:
+            self._add("trigger-stages", "failed", f"describe failed: {exc.reason}")
+            return
+        stage = next((f for f in opportunity.get("fields") or [] if f.get("name") == "StageName"), {})
+        active = {
+            str(v.get("value")).casefold() for v in stage.get("picklistValues") or [] if v.get("active")
+        }
+        missing = [s for s in stages if s.casefold() not in active]
+        if missing:
+            self._add(
+                "trigger-stages",
+                "failed",
+                f"TriggerStages {', '.join(map(repr, missing))} not an active Opportunity stage "
+                "(Setup > Object Manager > Opportunity > Fields > Stage)",
+            )
+        else:
+            self._add("trigger-stages", "ok", f"{', '.join(map(repr, stages))} active in the Stage picklist")
+
+    # -- BigTime --------------------------------------------------------------------------------------------
+    def _bigtime(self, credentials: Any) -> None:
+        if credentials is None:
+            self._add("bigtime-login", "skipped", "the BigTime secret is not usable")
+            return
+        client = BigTimeClient(credentials, timeout=HTTP_TIMEOUT)
+        wanted = configured_picklists(Mapping(trigger_stages=self.stack.trigger_stages))
+        lists = list(wanted) or list(STANDARD_PICKLISTS)
+        logged_in = False
+        for name in lists:
+            try:
+                items = client.picklist(name)
+            except SyncError as exc:
+                if exc.code == "bigtime_auth":
+                    self._add("bigtime-login", "failed", f"{exc.reason} (firm id {credentials.realm!r})")
+                    for rest in lists[lists.index(name) :]:
+                        self._add(f"bigtime-picklist:{rest}", "skipped", "cannot log in to BigTime")
+                    return
+                if exc.code != "bigtime_not_found":  # unreachable, throttled: login not proven either way
+                    self._add(f"bigtime-picklist:{name}", "failed", exc.reason)
+                    continue
+                if not logged_in:
+                    logged_in = True
+                    self._add("bigtime-login", "ok", f"API key accepted for firm {credentials.realm}")
+                self._add(f"bigtime-picklist:{name}", "failed", f"BigTime has no Field Values list {name!r}")
+                continue
+            if not logged_in:
+                logged_in = True
+                self._add("bigtime-login", "ok", f"API key accepted for firm {credentials.realm}")
+            self._picklist(name, items, wanted.get(name, set()))
+        if not logged_in and not any(r.name == "bigtime-login" for r in self.results):
+            self._add("bigtime-login", "failed", "no BigTime call succeeded (see the picklist checks)")
+
+    def _picklist(self, name: str, items: list[Any], values: set[str]) -> None:
+        names = {str(i.get("Name")).casefold(): str(i.get("Name")) for i in items if i.get("Name")}
+        missing = sorted(v for v in values if v.casefold() not in names)
+        if missing:
+            have = ", ".join(sorted(names.values())[:MAX_LISTED]) or "nothing"
+            self._add(
+                f"bigtime-picklist:{name}",
+                "failed",
+                f"{', '.join(map(repr, missing))} not in BigTime's {name} list (it has: {have})",
+            )
+        elif values:
+            self._add(f"bigtime-picklist:{name}", "ok", f"{', '.join(sorted(map(repr, values)))} resolved")
+        else:
+            self._add(f"bigtime-picklist:{name}", "ok", f"answers ({len(items)} active value(s))")
+
+
+def configured_picklists(mapping: Mapping) -> dict[str, set[str]]:
+    """BigTime "Field Values" lists and the value names the mapping uses.
+
+    The built-in mapping names none. A mapping that does (values given by name, resolved through
+    ``/picklist/FieldValues/{list}``) exposes them as ``picklist_values() -> {list: {names}}``.
+    """
+    values = getattr(mapping, "picklist_values", None)
+    return {str(k): set(v) for k, v in values().items()} if callable(values) else {}
+
+
+def _secret_summary(secret: Any) -> str:
+    """Which kind of credential, and the non-secret facts about it."""
+    auth = getattr(secret, "auth", None)
+    if isinstance(secret, WebhookSecret):
+        return "has an api_key"
+    if auth in ("client_credentials", "jwt"):
+        return f"{auth} for My Domain {secret.domain!r}"
+    if auth in ("api_key", "session"):
+        return f"{auth} for BigTime firm {secret.realm!r}"
+    return "usable"
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(p.strip() for p in (value or "").split(",") if p.strip())
