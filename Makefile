@@ -80,6 +80,31 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed ## the whole suite: lint, unit, 
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
 	SAM_CLI=$(abspath $(SAM)) $(VENV)/bin/pytest -n 2 --dist loadgroup
 
+# The Salesforce CLI is not needed by `make test` (which parses and cross-checks salesforce/ itself): it is
+# a 300 MB npm install. These targets run the real CLI offline against salesforce/ and the guide.
+SF_CLI_DIR := .sf-cli
+SF        := $(SF_CLI_DIR)/node_modules/.bin/sf
+SF_ENV    := SF_DISABLE_TELEMETRY=true SF_AUTOUPDATE_DISABLE=true SF_SKIP_NEW_VERSION_CHECK=true
+
+$(SF_CLI_DIR)/.installed: tools/sf-cli/package.json
+	@command -v npm >/dev/null || { echo "error: npm (Node.js 20 or later) is needed for the Salesforce CLI" >&2; exit 1; }
+	mkdir -p $(SF_CLI_DIR)
+	cp tools/sf-cli/package.json $(SF_CLI_DIR)/package.json
+	cd $(SF_CLI_DIR) && npm install --no-audit --no-fund --loglevel=error
+	$(SF_ENV) $(SF) --version
+	@touch $@
+
+.PHONY: sf-cli
+sf-cli: $(SF_CLI_DIR)/.installed ## install a pinned Salesforce CLI into .sf-cli (runs on Node.js 20+)
+
+.PHONY: salesforce-validate
+salesforce-validate: $(VENV)/.installed $(SF_CLI_DIR)/.installed ## check salesforce/ and the guide's sf commands with the real Salesforce CLI (offline)
+	$(PY) tools/sf_cli_check.py --sf $(abspath $(SF))
+
+.PHONY: salesforce-snapshot
+salesforce-snapshot: $(VENV)/.installed $(SF_CLI_DIR)/.installed ## rewrite tests/docs/sf_cli_commands.json from the real Salesforce CLI
+	$(PY) tools/sf_cli_check.py --sf $(abspath $(SF)) --write-snapshot
+
 .PHONY: clean
 clean: ## remove build output and the local stack's state (keeps the venvs)
 	rm -rf .aws-sam .local .pytest_cache .ruff_cache .hypothesis
