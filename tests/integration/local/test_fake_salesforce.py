@@ -887,6 +887,8 @@ def test_json_flow_fires_once_when_updated_to_meet_the_condition(
     # Created already meeting the condition: fires.
     born_won = seed_opportunity(fake, stage="Closed Won")
     assert json.loads(hooks.wait(2, path="/won")[1]["body"])["opportunityId"] == born_won
+    # the fake records a delivery once the reply is back, a moment after the receiver saw it
+    wait_for(lambda: len([d for d in fake.deliveries if d["kind"] == "json"]) == 3)
     assert [d["status"] for d in fake.deliveries if d["kind"] == "json"] == [200, 200, 200]
 
 
