@@ -80,6 +80,10 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed ## the whole suite: lint, unit, 
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
 	SAM_CLI=$(abspath $(SAM)) $(VENV)/bin/pytest -n 2 --dist loadgroup
 
+.PHONY: bench
+bench: $(VENV)/.installed ## benchmarks; figures land in benchmarks/results/
+	$(PY) benchmarks/sync_latency.py
+
 .PHONY: clean
 clean: ## remove build output and the local stack's state (keeps the venvs)
 	rm -rf .aws-sam .local .pytest_cache .ruff_cache .hypothesis
