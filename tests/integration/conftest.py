@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from sf_bigtime.bigtime import BigTimeClient
-from sf_bigtime.mapping import Mapping
+from sf_bigtime.mapping import Mapping, build_mapping
 from sf_bigtime.messages import SyncRequest
 from sf_bigtime.salesforce import SalesforceClient
 from sf_bigtime.secrets import BigTimeApiKey, SalesforceClientCredentials
@@ -46,27 +46,48 @@ class World:
     deliveries: int = 0
     contexts: list[SyncContext] = field(default_factory=list)
 
-    def context(self, *, bt_token: str = BT_TOKEN, **mapping: Any) -> SyncContext:
-        """A fresh worker context (as a new Lambda instance would build), real clients, fake servers."""
+    def context(
+        self,
+        *,
+        bt_token: str = BT_TOKEN,
+        mapping: dict[str, Any] | Mapping | None = None,
+        salesforce: SalesforceClient | None = None,
+        bigtime: BigTimeClient | None = None,
+        clock: Callable[[], float] | None = None,
+        timeout: float = 5,
+    ) -> SyncContext:
+        """A fresh worker context (as a new Lambda instance would build), real clients, fake servers.
+
+        ``mapping`` is a YAML-shaped override merged onto the bundled default (or a built Mapping);
+        ``clock`` drives the state store (claim ages)."""
+        if not isinstance(mapping, Mapping):
+            mapping = build_mapping(mapping, "(test)")
         ctx = SyncContext(
-            salesforce=SalesforceClient(
-                SalesforceClientCredentials(
-                    consumer_key="ck", consumer_secret="cs", domain="test.my", instance_url=self.sf_url
-                ),
-                api_version="66.0",
-                timeout=5,
+            salesforce=salesforce or self.salesforce_client(timeout=timeout),
+            bigtime=bigtime or self.bigtime_client(bt_token, timeout=timeout),
+            store=StateStore(
+                TABLE, table=boto3.resource("dynamodb").Table(TABLE), **({"clock": clock} if clock else {})
             ),
-            bigtime=BigTimeClient(
-                BigTimeApiKey(
-                    api_token=bt_token, realm=BT_REALM, base_url=f"{self.bt_url}/BigtimeData/api/v2"
-                ),
-                timeout=5,
-            ),
-            store=StateStore(TABLE, table=boto3.resource("dynamodb").Table(TABLE)),
-            mapping=Mapping(**mapping),
+            mapping=mapping,
         )
         self.contexts.append(ctx)
         return ctx
+
+    def salesforce_client(self, *, timeout: float = 5) -> SalesforceClient:
+        return SalesforceClient(
+            SalesforceClientCredentials(
+                consumer_key="ck", consumer_secret="cs", domain="test.my", instance_url=self.sf_url
+            ),
+            api_version="66.0",
+            timeout=timeout,
+        )
+
+    def bigtime_client(self, bt_token: str = BT_TOKEN, *, timeout: float = 5, **kwargs: Any) -> BigTimeClient:
+        return BigTimeClient(
+            BigTimeApiKey(api_token=bt_token, realm=BT_REALM, base_url=f"{self.bt_url}/BigtimeData/api/v2"),
+            timeout=timeout,
+            **kwargs,
+        )
 
     def request(self, opportunity_id: str, delivery_id: str | None = None) -> SyncRequest:
         self.deliveries += 1

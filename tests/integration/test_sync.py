@@ -111,7 +111,7 @@ def test_deleted_opportunity_is_skipped(world: World) -> None:
     opp_id = world.won_opportunity()
     world.sf.delete("Opportunity", opp_id)
     outcome = sync_opportunity(world.request(opp_id), world.context())
-    assert outcome.status == "Skipped" and "no longer exists" in outcome.message
+    assert outcome.status == "Skipped" and "deleted in Salesforce" in outcome.message
     assert world.bt.calls == []
 
 

@@ -11,5 +11,7 @@ SYNC_FAILED = "SyncFailed"  # permanent: a person must act (alarm)
 SYNC_RETRIED = "SyncRetried"  # transient: retried through SQS with backoff
 PROJECTS_CREATED = "ProjectsCreated"
 CLIENTS_CREATED = "ClientsCreated"
+PROJECTS_UPDATED = "ProjectsUpdated"  # sync fields or a lifecycle action changed an existing project
+CLIENTS_UPDATED = "ClientsUpdated"
 BIGTIME_CALLS = "BigTimeCalls"
 SALESFORCE_CALLS = "SalesforceCalls"

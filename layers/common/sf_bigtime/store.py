@@ -1,10 +1,41 @@
 """The state table (DynamoDB): claims, Opportunity -> project and Account -> client mappings, outcomes.
 
-One table holds Powertools' idempotency records and these items (``id`` is the partition key):
+One table holds Powertools' idempotency records and these items (``id`` is the partition key). Their
+shape is a contract: ``sf-bigtime status`` and operators read them, so add attributes, never rename.
 
-- ``opp#<org18>#<opportunity id>``: the project mapping, the claim that guards its creation, the last
-  outcome (status, reason, attempts, API calls spent) — read by ``sf-bigtime status``.
-- ``acct#<org18>#<account id>``: the client mapping and its claim.
+``opp#<org18>#<opportunity id18>`` — one per Opportunity the worker has seen:
+
+====================== =================================================================================
+``kind``, ``org_id``,  ``"opp"``, the org, the Opportunity id
+``record_id``
+``project_id``         BigTime project ``SystemId`` (string) once created or adopted; never changes
+``project_code``       its project code; ``client_id``: its client's ``SystemId``
+``claim_token``,       present only while a worker creates the project (see below); ``needs_lookup``:
+``claimed_at``         an attempt may have created it in BigTime without recording it
+``synced_hash``        fingerprint of the mapping's ``sync`` project fields as last written to BigTime
+``contacts_hash``,     fingerprint of the contact roles as last synced; warnings about skipped contacts
+``contact_warnings``
+``marker_written``     the Opportunity id is in the project custom field (``project.opportunity_id_field``)
+``lifecycle``          ``active`` | ``closed_lost`` | ``deleted``: the last lifecycle action applied
+``written_back_message`` the message last written onto the Opportunity
+``last_status``        ``Synced`` | ``Skipped`` | ``Failed`` | ``Retrying`` (a transient failure)
+``last_reason``        what happened, for a person (the Opportunity's BigTime Sync Message)
+``last_error``,        the last failure's reason and when (kept after later successes)
+``last_error_at``
+``last_changes``       map: ``created_client``, ``created_project`` (bool), ``updated_client``,
+                       ``updated_project`` (field names), ``contacts_added``, ``contacts_updated`` (int),
+                       ``lifecycle`` (event applied or null), ``wrote_back`` (bool)
+``last_warnings``      list of warnings of the last sync (e.g. a contact without a name)
+``last_salesforce_calls``, ``last_bigtime_calls``: API calls the last attempt spent (Salesforce's token
+                       requests are not API calls and are not counted)
+``last_delivery_id``,  the delivery (event) and its source (json, outbound_message, cdc, reconcile, …)
+``last_source``
+``attempts``           how many times a sync of this Opportunity ran (every outcome, retries included)
+``created_at``, ``updated_at``, ``last_attempt_at``, ``last_success_at``: epoch seconds (numbers)
+====================== =================================================================================
+
+``acct#<org18>#<account id18>``: ``kind`` ``"acct"``, ``org_id``, ``record_id``, ``client_id``,
+``client_name``, the claim attributes, ``synced_hash`` (the ``sync`` client fields), timestamps.
 
 Keys carry the org because a sandbox refreshed from production reuses production's record ids.
 Mapping items have no ``expiration``: they never expire.
@@ -198,6 +229,8 @@ class StateStore:
         salesforce_calls: int,
         bigtime_calls: int,
         error: str | None = None,
+        changes: dict[str, Any] | None = None,
+        warnings: list[str] | None = None,
     ) -> None:
         """The last outcome of a sync, for ``sf-bigtime status`` and the team's post-mortems."""
         now = self.clock()
@@ -234,6 +267,10 @@ class StateStore:
             values[":e"] = error[:2000]
         if status in ("Synced", "Skipped"):
             expression += ", last_success_at = :at"
+        if changes is not None:
+            expression += ", last_changes = :ch, last_warnings = :w"
+            values[":ch"] = _ddb(changes)
+            values[":w"] = [w[:500] for w in (warnings or [])][:20]
         try:
             self.table.update_item(
                 Key={"id": item_key("opp", org_id, opportunity_id)},

@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from sf_bigtime import observability as obs
 from sf_bigtime.bigtime import BigTimeClient
 from sf_bigtime.errors import TransientError
-from sf_bigtime.mapping import Mapping
+from sf_bigtime.mapping import Mapping, MappingError, MappingSource
 from sf_bigtime.messages import SyncRequest
 from sf_bigtime.ratelimit import RateLimiter
 from sf_bigtime.salesforce import SalesforceClient
@@ -39,7 +39,17 @@ from sf_bigtime.sync import Outcome, SyncContext, sync_opportunity
 MAX_VISIBILITY_SECONDS = 12 * 3600
 
 
-def build_context(settings: WorkerSettings) -> SyncContext:
+def mapping_source(settings: WorkerSettings) -> MappingSource:
+    """The mapping named by the stack (SSM parameter, file or the bundled default) and its overrides."""
+    overrides: dict[str, Any] = {}
+    if settings.trigger_stages:
+        overrides["trigger"] = {"stages": list(settings.trigger_stages), "any_won": False}
+    if settings.bigtime_project_url:
+        overrides["write_back"] = {"project_url": settings.bigtime_project_url}
+    return MappingSource(settings.mapping_parameter, settings.mapping_file, overrides)
+
+
+def build_context(settings: WorkerSettings, mapping: Mapping) -> SyncContext:
     """Clients for one warm Lambda: tokens and caches live as long as the execution environment."""
     return SyncContext(
         salesforce=SalesforceClient(
@@ -53,10 +63,7 @@ def build_context(settings: WorkerSettings) -> SyncContext:
             limiter=RateLimiter(settings.bigtime_calls_per_minute),
         ),
         store=StateStore(settings.table_name),
-        mapping=Mapping(
-            trigger_stages=settings.trigger_stages,
-            **({"project_url": settings.bigtime_project_url} if settings.bigtime_project_url else {}),
-        ),
+        mapping=mapping,
         claim_stale_after=settings.claim_stale_after_seconds,
     )
 
@@ -75,13 +82,16 @@ class Worker:
     """One per warm Lambda: the sync context, the idempotent sync, and the SQS client for backoff."""
 
     settings: WorkerSettings
-    context_factory: Callable[[WorkerSettings], SyncContext] = build_context
+    context_factory: Callable[[WorkerSettings, Mapping], SyncContext] = build_context
     sqs: Any = None
     logger: Logger | None = None
     metrics: Metrics | None = None
+    mappings: MappingSource | None = None
 
     def __post_init__(self) -> None:
         self._ctx: SyncContext | None = None
+        self.mappings = self.mappings or mapping_source(self.settings)
+        self._load_mapping()  # cold start: a broken mapping stops the worker here, with its reasons
         self.processor = SqsFifoPartialProcessor(skip_group_on_error=True)
         # A batch where every record failed is still a normal reply: the backoff above is the retry
         # policy, and raising would add Lambda errors and ESM backoff on top (Powertools gap, see docs).
@@ -96,10 +106,25 @@ class Worker:
             data_keyword_argument="request", config=self.idempotency, persistence_store=persistence
         )(self._sync)
 
+    def _load_mapping(self) -> Mapping:
+        assert self.mappings is not None
+        try:
+            return self.mappings.load()
+        except MappingError as exc:
+            if self.logger is not None:
+                self.logger.error(
+                    "the mapping is invalid: nothing is synced until it is fixed (messages wait in the queue)",
+                    extra={
+                        "mapping": exc.source,
+                        "problems": [f"{k}: {m}" if k else m for k, m in exc.problems],
+                    },
+                )
+            raise
+
     @property
     def ctx(self) -> SyncContext:
         if self._ctx is None:
-            self._ctx = self.context_factory(self.settings)
+            self._ctx = self.context_factory(self.settings, self._load_mapping())
         return self._ctx
 
     def _sync(self, request: SyncRequest) -> dict[str, Any]:
@@ -108,6 +133,8 @@ class Worker:
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         if context is not None:
             self.idempotency.register_lambda_context(context)
+        # Cheap when unchanged (Powertools' parameter cache); a changed mapping applies within minutes.
+        self.ctx.mapping = self._load_mapping()
         return process_partial_response(
             event=event, record_handler=self.handle_record, processor=self.processor, context=context
         )
@@ -149,6 +176,10 @@ class Worker:
             self._count(obs.PROJECTS_CREATED)
         if outcome.created_client:
             self._count(obs.CLIENTS_CREATED)
+        if outcome.updated_project:
+            self._count(obs.PROJECTS_UPDATED)
+        if outcome.updated_client:
+            self._count(obs.CLIENTS_UPDATED)
         if self.metrics is not None:
             self.metrics.add_metric(obs.BIGTIME_CALLS, MetricUnit.Count, outcome.bigtime_calls)
             self.metrics.add_metric(obs.SALESFORCE_CALLS, MetricUnit.Count, outcome.salesforce_calls)
