@@ -51,7 +51,7 @@ class Clock:
         self.now += seconds
 
 
-class Crash(BaseException):  # noqa: N818 - a process dying, not an error anyone handles
+class Crash(BaseException):
     """Stands for the worker process dying: no ``except Exception`` and no claim release catches it."""
 
 

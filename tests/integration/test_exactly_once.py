@@ -15,7 +15,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from sf_bigtime.errors import TransientError
 from sf_bigtime.messages import SyncRequest
 from sf_bigtime.sync import sync_opportunity
-
 from sf_bigtime_local.lambda_runtime import LambdaContext
 
 from .conftest import ORG, Clock, Crash, World, sqs_record
@@ -174,7 +173,9 @@ def test_crash_with_auto_numbered_codes_is_found_by_the_custom_field_marker(worl
     outcome = sync_opportunity(world.request(opp), world.context(clock=clock, mapping=mapping))
     assert outcome.status == "Synced" and not outcome.created_project
     assert outcome.project_id == str(project["SystemId"]) and len(world.bt.projects) == 2
-    assert world.bt.custom_fields(project["SystemId"])["Salesforce Opportunity Id"] == opp  # the marker is written now
+    assert (
+        world.bt.custom_fields(project["SystemId"])["Salesforce Opportunity Id"] == opp
+    )  # the marker is written now
 
 
 def test_marker_lookup_never_guesses_between_two_unmarked_candidates(world: World) -> None:

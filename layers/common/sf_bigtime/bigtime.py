@@ -18,7 +18,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from sf_bigtime.errors import PermanentError, TransientError
-from sf_bigtime.http import HttpSession, check_base_url
+from sf_bigtime.http import HttpSession, check_base_url, describe_failure
 from sf_bigtime.ratelimit import RateLimiter
 from sf_bigtime.secrets import BigTimeApiKey, BigTimeSession
 
@@ -110,7 +110,7 @@ class BigTimeClient:
             # proves it did not. Being conservative costs one lookup on the retry, never a duplicate.
             applied = method != "GET" and not isinstance(exc, requests.ConnectTimeout)
             raise BigTimeCallError(
-                f"BigTime {method} {_strip_ids(path)} failed: {type(exc).__name__}", maybe_applied=applied
+                f"BigTime {method} {_strip_ids(path)} failed: {describe_failure(exc)}", maybe_applied=applied
             ) from None
 
     def request(

@@ -23,7 +23,7 @@ from simple_salesforce.exceptions import (
 )
 
 from sf_bigtime.errors import PermanentError, TransientError
-from sf_bigtime.http import HttpSession, check_base_url
+from sf_bigtime.http import HttpSession, check_base_url, describe_failure
 from sf_bigtime.secrets import SalesforceClientCredentials, SalesforceJwtBearer
 
 CALL_CLIENT = "sf-bigtime"  # Sforce-Call-Options client=…: tags our writes (CDC changeOrigin, logs)
@@ -160,7 +160,7 @@ class SalesforceClient:
                 code="salesforce_auth",
             ) from None
         except requests.RequestException as exc:
-            raise TransientError(f"Salesforce login unreachable: {type(exc).__name__}") from None
+            raise TransientError(f"Salesforce login unreachable: {describe_failure(exc)}") from None
         self.logins += 1  # token requests do not count against the org's API limits
         return Salesforce(session_id=session_id, instance=instance, version=self.api_version, session=session)
 
@@ -185,7 +185,7 @@ class SalesforceClient:
             except SalesforceError as exc:
                 raise _classify(what, exc) from None
             except requests.RequestException as exc:
-                raise TransientError(f"Salesforce {what} failed: {type(exc).__name__}") from None
+                raise TransientError(f"Salesforce {what} failed: {describe_failure(exc)}") from None
             except ValueError as exc:  # JSON decode errors: garbage instead of an API reply
                 raise TransientError(f"Salesforce {what} returned an unreadable reply: {exc}") from None
         raise AssertionError("unreachable")

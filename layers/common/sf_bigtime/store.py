@@ -15,6 +15,8 @@ shape is a contract: ``sf-bigtime status`` and operators read them, so add attri
 ``synced_hash``        fingerprint of the mapping's ``sync`` project fields as last written to BigTime
 ``contacts_hash``,     fingerprint of the contact roles as last synced; warnings about skipped contacts
 ``contact_warnings``
+``contacts_lease``,    present while one worker compares and adds contacts (adding is not idempotent)
+``contacts_lease_at``
 ``marker_written``     the Opportunity id is in the project custom field (``project.opportunity_id_field``)
 ``lifecycle``          ``active`` | ``closed_lost`` | ``deleted``: the last lifecycle action applied
 ``written_back_message`` the message last written onto the Opportunity
@@ -200,6 +202,52 @@ class StateStore:
                 UpdateExpression=expression,
                 ConditionExpression=Attr("claim_token").eq(token),
                 ExpressionAttributeValues=values,
+            )
+
+    # -- leases: one worker at a time for work that is not safe to run twice at once -------------------
+    def lease_attrs(self, token: str) -> dict[str, Any]:
+        """Attributes that take the contacts lease, for :meth:`record` (the project's creator holds it)."""
+        return {"contacts_lease": token, "contacts_lease_at": self.clock()}
+
+    def lease(self, kind: Kind, org_id: str, record_id: str, *, stale_after: float) -> str:
+        """Take the contacts lease of an item: adding contacts is not idempotent (BigTime has no key for
+        them), so two workers must not compare-and-add at once. Raises TransientError if it is held."""
+        now = self.clock()
+        token = uuid.uuid4().hex
+        try:
+            self.table.update_item(
+                Key={"id": item_key(kind, org_id, record_id)},
+                UpdateExpression="SET contacts_lease = :t, contacts_lease_at = :now, updated_at = :now",
+                ConditionExpression=Attr("contacts_lease").not_exists()
+                | Attr("contacts_lease_at").lt(_num(now - stale_after)),
+                ExpressionAttributeValues={":t": token, ":now": _num(now)},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise TransientError(
+                    "another worker is adding this Opportunity's contacts",
+                    code="contacts_busy",
+                    retry_after=5,
+                ) from None
+            raise TransientError(f"state table write failed: {exc.response['Error'].get('Code')}") from None
+        except BotoCoreError as exc:
+            raise TransientError(f"state table write failed: {type(exc).__name__}") from None
+        return token
+
+    def end_lease(self, kind: Kind, org_id: str, record_id: str, token: str, **attrs: Any) -> None:
+        """Set ``attrs`` and give the lease back; if it was taken over meanwhile, the new holder records."""
+        names = {f"#a{i}": name for i, name in enumerate(attrs)}
+        values = {f":a{i}": _ddb(value) for i, value in enumerate(attrs.values())}
+        sets = "".join(f", {n} = {v}" for n, v in zip(names, values, strict=True))
+        with contextlib.suppress(TransientError):
+            self._conditional_update(
+                kind,
+                org_id,
+                record_id,
+                UpdateExpression=f"SET updated_at = :now{sets} REMOVE contacts_lease, contacts_lease_at",
+                ConditionExpression=Attr("contacts_lease").eq(token),
+                ExpressionAttributeValues={":now": _num(self.clock()), **values},
+                **({"ExpressionAttributeNames": names} if names else {}),
             )
 
     def update(self, kind: Kind, org_id: str, record_id: str, **attrs: Any) -> None:

@@ -179,8 +179,9 @@ def _sync_triggered(
             str(state.get("project_code") or ""),
             False,
         )
+        lease = None
     else:
-        project_id, project_code, created_project = _ensure_project(org, opp, ctx, client.id, today)
+        project_id, project_code, created_project, lease = _ensure_project(org, opp, ctx, client.id, today)
         state = ctx.store.get("opp", org, opp.id) or state
     outcome = Outcome(
         status="Synced",
@@ -201,7 +202,7 @@ def _sync_triggered(
         ctx.store.update("opp", org, opp.id, lifecycle=_after(event))
     _write_marker(org, opp.id, ctx, project_id, state)
     added, updated, outcome.warnings = _sync_contacts(
-        org, opp, ctx, project_id, state, created_project, today
+        org, opp, ctx, project_id, state, created_project, lease, today
     )
     outcome.contacts_added, outcome.contacts_updated = added, updated
     outcome.message = _message(outcome, project_code, client.name, event)
@@ -303,14 +304,15 @@ def _update_client(
 # -- projects ----------------------------------------------------------------------------------------
 def _ensure_project(
     org: str, opp: OpportunitySnapshot, ctx: SyncContext, client_id: int, today: str
-) -> tuple[int, str, bool]:
+) -> tuple[int, str, bool, str | None]:
+    """(project id, code, created by us, the contacts lease we hold if we recorded the project)."""
     project_code = code(ctx.mapping.project.code, opp, today)
     claim = ctx.store.claim("opp", org, opp.id, stale_after=ctx.claim_stale_after)
     if claim.existing:
-        return int(claim.existing), str(claim.item.get("project_code") or project_code or ""), False
+        return int(claim.existing), str(claim.item.get("project_code") or project_code or ""), False, None
     payload = project_payload(opp, ctx.mapping, today, sync_only=False)
 
-    def work(token: str) -> tuple[int, str, bool]:
+    def work(token: str) -> tuple[int, str, bool, str | None]:
         name = str(payload.values.get("Nm") or "")
         found = (
             _find_marked_project(ctx, opp.id, project_code, client_id, name) if claim.must_look_up else None
@@ -339,9 +341,12 @@ def _ensure_project(
             project_code=final_code,
             client_id=str(client_id),
             lifecycle="active",
+            # Whoever records the project adds its contacts: the lease keeps a concurrent delivery of the
+            # same Opportunity from adding them a second time.
+            **ctx.store.lease_attrs(token),
             **({"synced_hash": _sync_hash(opp, ctx, "project", today)} if created else {}),
         )
-        return project_id, final_code, created
+        return project_id, final_code, created, token
 
     return _under_claim("opp", org, opp.id, claim, ctx, work)
 
@@ -492,36 +497,50 @@ def _sync_contacts(
     project_id: int,
     state: dict[str, Any],
     fresh: bool,
+    lease: str | None,
     today: str,
 ) -> tuple[int, int, list[str]]:
-    """Add the contact roles BigTime lacks, update `sync` contact fields; only when the roles changed."""
+    """Add the contact roles BigTime lacks, update `sync` contact fields; only when the roles changed.
+
+    Adding a contact is not idempotent, so it happens under the contacts lease: the project's creator
+    holds it from the record on (``lease``); anyone else takes it only when there is something to do.
+    """
     plans, warnings = contact_plans(opp, ctx.mapping.contacts, today)
     digest = fingerprint([(p.key, p.tag, p.create.values) for p in plans])
     if not fresh and state.get("contacts_hash") == digest:
+        if lease:
+            ctx.store.end_lease("opp", org, opp.id, lease)
         return 0, 0, list(state.get("contact_warnings") or [])
+    lease = lease or ctx.store.lease("opp", org, opp.id, stale_after=ctx.claim_stale_after)
     added = updated = 0
-    if plans:
-        # A project we just created has no contacts: skip the list call (one call per contact is the budget).
-        existing = [] if fresh else ctx.bigtime.list_project_contacts(project_id)
-        by_key = {contact_key(dict(c)): c for c in existing}
-        taken = {str(c.get("Tag") or "").upper() for c in existing} & {"PRIMARY", "BILLING"}
-        for plan in plans:
-            current = by_key.get(plan.key)
-            if current is None:
-                tag = plan.tag if plan.tag not in taken else "OTHER"
-                ctx.bigtime.add_project_contact(project_id, _contact_body(plan, ctx, tag))
-                by_key[plan.key] = Record(nest(plan.create.values))
-                taken.add(tag)
-                added += 1
-            elif plan.sync:
-                changes = differences(current, nest(_resolve(plan.sync, ctx.bigtime)))
-                contact_id = record_id(current, "SystemId", "Id", "id")
-                if changes and contact_id is not None:
-                    ctx.bigtime.update_project_contact(
-                        contact_id, {**update_body(current, changes), "ProjectSid": project_id}
-                    )
-                    updated += 1
-    ctx.store.update("opp", org, opp.id, contacts_hash=digest, contact_warnings=warnings)
+    try:
+        if plans:
+            # A project we just created has no contacts: skip the list call (one call per contact is the
+            # budget). Anyone else compares with what BigTime holds, which also covers an add that went
+            # through before a crash.
+            existing = [] if fresh else ctx.bigtime.list_project_contacts(project_id)
+            by_key = {contact_key(dict(c)): c for c in existing}
+            taken = {str(c.get("Tag") or "").upper() for c in existing} & {"PRIMARY", "BILLING"}
+            for plan in plans:
+                current = by_key.get(plan.key)
+                if current is None:
+                    tag = plan.tag if plan.tag not in taken else "OTHER"
+                    ctx.bigtime.add_project_contact(project_id, _contact_body(plan, ctx, tag))
+                    by_key[plan.key] = Record(nest(plan.create.values))
+                    taken.add(tag)
+                    added += 1
+                elif plan.sync:
+                    changes = differences(current, nest(_resolve(plan.sync, ctx.bigtime)))
+                    contact_id = record_id(current, "SystemId", "Id", "id")
+                    if changes and contact_id is not None:
+                        ctx.bigtime.update_project_contact(
+                            contact_id, {**update_body(current, changes), "ProjectSid": project_id}
+                        )
+                        updated += 1
+    except SyncError:
+        ctx.store.end_lease("opp", org, opp.id, lease)
+        raise
+    ctx.store.end_lease("opp", org, opp.id, lease, contacts_hash=digest, contact_warnings=warnings)
     return added, updated, warnings
 
 

@@ -20,9 +20,13 @@ def config() -> None:
 
 @config.command("check")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--parameter", metavar="NAME", help="Check the mapping in this SSM parameter instead of a file.")
+@click.option(
+    "--parameter", metavar="NAME", help="Check the mapping in this SSM parameter instead of a file."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--show", is_flag=True, help="Also print the effective mapping (the file merged onto the default).")
+@click.option(
+    "--show", is_flag=True, help="Also print the effective mapping (the file merged onto the default)."
+)
 def check(file: Path | None, parameter: str | None, as_json: bool, show: bool) -> None:
     """Validate FILE (a mapping YAML, merged onto the bundled default; no FILE: the default itself).
 
