@@ -670,12 +670,14 @@ def _write_back(
         opp.get("BigTime_Sync_Status__c") == outcome.status
         and (opp.get("BigTime_Project_Id__c") or None) == pid
     )
-    did_nothing_new = not (outcome.changed_bigtime or outcome.lifecycle)
-    if shows_this and (did_nothing_new or state.get("written_back_message") == outcome.message):
-        # The Opportunity already says this: writing again would cost an API call and, with CDC or a
-        # Flow on every edit, echo back to us forever.
-        if state.get("written_back_message"):
-            outcome.message = str(state["written_back_message"])
+    written = state.get("written_back_message")
+    if shows_this and written == outcome.message:
+        return  # the Opportunity already says exactly this
+    if shows_this and outcome.status == "Synced" and not (outcome.changed_bigtime or outcome.lifecycle):
+        # Nothing happened since the last write-back, which said more ("Created …"): keep it. Writing
+        # again would cost an API call and, with CDC or a Flow on every edit, echo back to us forever.
+        if written:
+            outcome.message = str(written)
         return
     ctx.salesforce.write_back(
         opp.id,
