@@ -9,6 +9,7 @@ Powertools does the heavy lifting: ``SqsFifoPartialProcessor`` (skip only the fa
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +91,7 @@ class Worker:
 
     def __post_init__(self) -> None:
         self._ctx: SyncContext | None = None
+        self._run = threading.local()  # did this record's sync run, or was its outcome replayed?
         self.mappings = self.mappings or mapping_source(self.settings)
         self._load_mapping()  # cold start: a broken mapping stops the worker here, with its reasons
         self.processor = SqsFifoPartialProcessor(skip_group_on_error=True)
@@ -128,6 +130,7 @@ class Worker:
         return self._ctx
 
     def _sync(self, request: SyncRequest) -> dict[str, Any]:
+        self._run.ran = True
         return sync_opportunity(request, self.ctx).to_dict()
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -146,6 +149,7 @@ class Worker:
             self.logger.thread_safe_append_keys(
                 opportunity_id=request.opportunity_id, delivery_id=request.delivery_id, source=request.source
             )
+        self._run.ran = False
         try:
             result = self._sync_once(request=request)
         except TransientError as exc:
@@ -160,6 +164,14 @@ class Worker:
             self._back_off(record, None)
             raise
         outcome = Outcome(**result)
+        if not self._run.ran:
+            # A duplicate delivery: Powertools replayed the first run's outcome; nothing happened again.
+            self._count(obs.SYNC_REPLAYED)
+            if self.logger is not None:
+                self.logger.info(
+                    "duplicate delivery; first outcome replayed", extra={"status": outcome.status}
+                )
+            return result
         self._count_outcome(outcome, request)
         if self.logger is not None:
             self.logger.info("synced", extra={"status": outcome.status, "outcome_message": outcome.message})
