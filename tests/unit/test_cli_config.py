@@ -94,9 +94,9 @@ def test_unreadable_file_and_yaml_errors(tmp_path: Path) -> None:
 
 
 def test_ssm_parameter(aws: None) -> None:
-    boto3.client("ssm").put_parameter(Name="/sf-bigtime/mapping", Value=GOOD, Type="String")
-    code, out, _ = run("--parameter", "/sf-bigtime/mapping")
-    assert code == 0 and "SSM parameter /sf-bigtime/mapping: OK" in out
+    boto3.client("ssm").put_parameter(Name="/sf-bigtime/cli-check", Value=GOOD, Type="String")
+    code, out, _ = run("--parameter", "/sf-bigtime/cli-check")
+    assert code == 0 and "SSM parameter /sf-bigtime/cli-check: OK" in out
     code, _, err = run("--parameter", "/nope")
     assert code == 1 and "cannot be read" in err
 

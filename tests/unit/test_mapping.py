@@ -188,19 +188,23 @@ def test_source_from_file_with_overrides(tmp_path: Path) -> None:
 
 
 def test_source_from_ssm_is_cached_and_revalidated_on_change(aws: None) -> None:
+    # (Powertools' parameter cache is per process: every test uses a parameter name of its own.)
     ssm = boto3.client("ssm")
-    ssm.put_parameter(Name="/sf-bigtime/mapping", Value="version: 1\n", Type="String")
-    source = MappingSource(parameter="/sf-bigtime/mapping", max_age=0)
+    ssm.put_parameter(Name="/sf-bigtime/source-test", Value="version: 1\n", Type="String")
+    source = MappingSource(parameter="/sf-bigtime/source-test", max_age=0)
     assert source.load().trigger.stages == ["Closed Won"]
     ssm.put_parameter(
-        Name="/sf-bigtime/mapping", Value="trigger: {stages: [Signed]}\n", Type="String", Overwrite=True
+        Name="/sf-bigtime/source-test", Value="trigger: {stages: [Signed]}\n", Type="String", Overwrite=True
     )
     assert source.load().trigger.stages == ["Signed"]
     ssm.put_parameter(
-        Name="/sf-bigtime/mapping", Value="trigger: {stagez: []}\n", Type="String", Overwrite=True
+        Name="/sf-bigtime/source-test", Value="trigger: {stagez: []}\n", Type="String", Overwrite=True
     )
-    with pytest.raises(MappingError, match=r"SSM parameter /sf-bigtime/mapping is invalid: trigger\.stagez"):
+    with pytest.raises(MappingError, match=r"SSM parameter /sf-bigtime/source-test is invalid: trigger\.stagez"):
         source.load()
+    # SSM unreadable for a moment: the last valid mapping stays in force, and the reason is kept
+    ssm.delete_parameter(Name="/sf-bigtime/source-test")
+    assert source.load().trigger.stages == ["Signed"] and "ParameterNotFound" in (source.read_error or "")
     with pytest.raises(MappingError, match="cannot be read"):
         MappingSource(parameter="/missing").load()
 

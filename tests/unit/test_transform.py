@@ -139,7 +139,7 @@ def test_fingerprint_changes_only_with_the_values() -> None:
 def test_trigger_stages_any_won_and_conditions() -> None:
     m = default_mapping()
     assert trigger_check(opp(), m.trigger) is None
-    assert "not 'Closed Won'" in (trigger_check(opp(StageName="Negotiation/Review"), m.trigger) or "")
+    assert trigger_check(opp(StageName="Negotiation/Review"), m.trigger) == "the stage is not 'Closed Won'"
     any_won = build_mapping({"trigger": {"any_won": True, "stages": []}}, "t").trigger
     assert trigger_check(opp(StageName="Won (custom)"), any_won) is None
     assert "not a won stage" in (trigger_check(opp(IsWon=False), any_won) or "")

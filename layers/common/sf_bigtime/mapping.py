@@ -641,6 +641,7 @@ class MappingSource:
         self.parameter, self.file, self.overrides, self.max_age = parameter, file, overrides or {}, max_age
         self._text: str | None = None
         self._mapping: Mapping | None = None
+        self.read_error: str | None = None  # set when a refresh could not read the parameter
 
     @property
     def name(self) -> str:
@@ -650,7 +651,15 @@ class MappingSource:
 
     def load(self) -> Mapping:
         if self.parameter:
-            text = self._read_parameter(self.parameter)
+            try:
+                text = self._read_parameter(self.parameter)
+                self.read_error = None
+            except MappingError as exc:
+                if self._mapping is None:
+                    raise
+                # SSM unreachable for a moment: keep working with the mapping already validated.
+                self.read_error = str(exc)
+                return self._mapping
         elif self.file:
             path = resolve_mapping_path(self.file)
             try:

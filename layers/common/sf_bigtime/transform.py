@@ -154,13 +154,17 @@ def code(template: str | None, opp: OpportunitySnapshot, today: str) -> str | No
 
 # -- the trigger -------------------------------------------------------------------------------------
 def trigger_check(opp: OpportunitySnapshot, trigger: Trigger) -> str | None:
-    """None if the Opportunity triggers a project; otherwise why not, for a person to read."""
+    """None if the Opportunity triggers a project; otherwise why not, for a person to read.
+
+    The stage reason does not name the current stage on purpose: it is written onto the Opportunity,
+    and a text that changed with every stage would cost a write-back per stage change.
+    """
     stage = opp.get("StageName")
     if trigger.any_won:
         if opp.get("IsWon") is not True:
-            return f"stage {stage!r} is not a won stage"
+            return "the stage is not a won stage"
     elif not any(text(stage).casefold() == s.casefold() for s in trigger.stages):
-        return f"stage is {stage!r}, not {' or '.join(repr(s) for s in trigger.stages)}"
+        return f"the stage is not {' or '.join(repr(s) for s in trigger.stages)}"
     for condition in trigger.conditions:
         value = opp.get(condition.field)
         if not condition.holds(value):

@@ -111,7 +111,13 @@ class Worker:
     def _load_mapping(self) -> Mapping:
         assert self.mappings is not None
         try:
-            return self.mappings.load()
+            mapping = self.mappings.load()
+            if self.mappings.read_error and self.logger is not None:
+                self.logger.warning(
+                    "mapping refresh failed; using the last valid one",
+                    extra={"reason": self.mappings.read_error},
+                )
+            return mapping
         except MappingError as exc:
             if self.logger is not None:
                 self.logger.error(
