@@ -9,7 +9,7 @@ from typing import Any
 from sf_bigtime.sync import SyncContext, sync_opportunity
 from sf_bigtime_local.fake_salesforce.schema import Field
 
-from .conftest import ORG, World
+from .conftest import ORG, World, new_fake_bigtime
 
 
 def bt_calls_since(world: World, start: int) -> list[tuple[str, str | None]]:
@@ -385,3 +385,19 @@ def test_custom_field_marker_costs_one_call_and_stays_within_budget(world: World
     assert item["last_salesforce_calls"] == 2
     assert item["last_bigtime_calls"] == 2 + outcome.contacts_added  # project, marker, contacts
     assert item["marker_written"] is True
+
+
+def test_missing_custom_field_fails_visibly_and_the_retry_finishes_without_waiting(world: World) -> None:
+    fake = world.use_bigtime(new_fake_bigtime(custom_fields=[]))  # the firm has not created the field yet
+    mapping = {"project": {"opportunity_id_field": "Salesforce Opportunity Id"}}
+    opp = world.won_opportunity()
+    failed = sync_opportunity(world.request(opp), world.context(mapping=mapping))
+    assert failed.status == "Failed" and "Salesforce Opportunity Id" in failed.message
+    assert "does not exist" in world.sf.get("Opportunity", opp)["BigTime_Sync_Message__c"]
+    [project] = fake.projects  # created and recorded before the marker failed
+
+    fake._store._cf_defs.append({"Sid": 1, "Name": "Salesforce Opportunity Id"})  # the firm adds it
+    fixed = sync_opportunity(world.request(opp), world.context(mapping=mapping))
+    assert fixed.status == "Synced" and not fixed.created_project and fixed.contacts_added == 2
+    assert fake.custom_fields(project["SystemId"]) == {"Salesforce Opportunity Id": opp}
+    assert len(fake.projects) == 1

@@ -192,15 +192,22 @@ def _sync_triggered(
         created_project=created_project,
         lifecycle=event,
     )
-    if not client.created and client.state.get("client_id") == str(client.id):
-        # Only the Account's own client: an Opportunity moved to another Account keeps its project's client.
-        outcome.updated_client = _update_client(org, opp, ctx, client, today)
-    lifecycle = lifecycle_payload(getattr(ctx.mapping.lifecycle, event), opp, today) if event else Payload()
-    if not created_project:
-        outcome.updated_project = _update_project(org, opp, ctx, project_id, state, lifecycle, today)
-    if event:
-        ctx.store.update("opp", org, opp.id, lifecycle=_after(event))
-    _write_marker(org, opp.id, ctx, project_id, state)
+    try:
+        if not client.created and client.state.get("client_id") == str(client.id):
+            # Only the Account's own client: an Opportunity moved to another Account keeps its project's.
+            outcome.updated_client = _update_client(org, opp, ctx, client, today)
+        lifecycle = (
+            lifecycle_payload(getattr(ctx.mapping.lifecycle, event), opp, today) if event else Payload()
+        )
+        if not created_project:
+            outcome.updated_project = _update_project(org, opp, ctx, project_id, state, lifecycle, today)
+        if event:
+            ctx.store.update("opp", org, opp.id, lifecycle=_after(event))
+        _write_marker(org, opp.id, ctx, project_id, state)
+    except SyncError:
+        if lease:  # the retry (which lists the contacts) must not wait for the lease to go stale
+            ctx.store.end_lease("opp", org, opp.id, lease)
+        raise
     added, updated, outcome.warnings = _sync_contacts(
         org, opp, ctx, project_id, state, created_project, lease, today
     )
