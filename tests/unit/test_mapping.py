@@ -200,7 +200,9 @@ def test_source_from_ssm_is_cached_and_revalidated_on_change(aws: None) -> None:
     ssm.put_parameter(
         Name="/sf-bigtime/source-test", Value="trigger: {stagez: []}\n", Type="String", Overwrite=True
     )
-    with pytest.raises(MappingError, match=r"SSM parameter /sf-bigtime/source-test is invalid: trigger\.stagez"):
+    with pytest.raises(
+        MappingError, match=r"SSM parameter /sf-bigtime/source-test is invalid: trigger\.stagez"
+    ):
         source.load()
     # SSM unreadable for a moment: the last valid mapping stays in force, and the reason is kept
     ssm.delete_parameter(Name="/sf-bigtime/source-test")
