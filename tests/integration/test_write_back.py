@@ -127,6 +127,7 @@ def test_unknown_salesforce_field_in_the_mapping_fails_naming_it(world: World) -
         world.request(opp), world.context(mapping={"project": {"fields": {"Notes": "Kickoff_Notes__c"}}})
     )
     assert outcome.status == "Failed" and "INVALID_FIELD" in outcome.message
+    assert "sf-bigtime config check" in outcome.message
     assert "Kickoff_Notes__c" in world.sf.get("Opportunity", opp)["BigTime_Sync_Message__c"]
     assert world.bt.calls == []
 

@@ -108,6 +108,7 @@ def test_override_is_merged_onto_the_default() -> None:
         ({"project": {"code": "SF-{Name}"}}, "project", "must contain {Id}"),
         ({"project": {"code": None}}, "project", "`opportunity_id_field` is required"),
         ({"project": {"code": "X-{Id"}}, "project.code", "unbalanced"),
+        ({"project": {"code": "SF-{Id}-{today}"}}, "project.code", "same on every attempt"),
         (
             {"project": {"fields": {"Nm": {"value": "x", "field": "Name"}}}},
             "project.fields.Nm",

@@ -92,6 +92,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+def _check_code(template: str | None) -> str | None:
+    if not template:
+        return None
+    if "today" in placeholders(template):
+        # A retry on another day must compute the same code, or the marker lookup would miss.
+        raise ValueError("a code must be the same on every attempt: {today} cannot be part of it")
+    return _check_template(template)
+
+
 def placeholders(template: str) -> list[str]:
     return PLACEHOLDER_RE.findall(template)
 
@@ -272,7 +281,7 @@ class ClientSection(_Strict):
     @field_validator("code")
     @classmethod
     def _code(cls, value: str | None) -> str | None:
-        return _check_template(value) if value else None
+        return _check_code(value)
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -300,7 +309,7 @@ class ProjectSection(_Strict):
     @field_validator("code")
     @classmethod
     def _code(cls, value: str | None) -> str | None:
-        return _check_template(value) if value else None
+        return _check_code(value)
 
     @model_validator(mode="after")
     def _rules(self) -> Self:

@@ -302,6 +302,11 @@ def _classify(what: str, exc: SalesforceError) -> TransientError | PermanentErro
     message = "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in errors) or f"HTTP {exc.status}"
     if exc.status >= 500 or exc.status == 429 or codes & _TRANSIENT_CODES:
         return TransientError(f"Salesforce {what} failed: {message}", code="salesforce_unavailable")
+    if what == "query" and "INVALID_FIELD" in codes:
+        message += (
+            " (the mapping reads this field: check it with `sf-bigtime config check`, and that the "
+            "integration user may read it)"
+        )
     return PermanentError(f"Salesforce {what} was refused: {message}", code="salesforce_refused")
 
 

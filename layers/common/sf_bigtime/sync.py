@@ -513,7 +513,8 @@ def _sync_contacts(
     holds it from the record on (``lease``); anyone else takes it only when there is something to do.
     """
     plans, warnings = contact_plans(opp, ctx.mapping.contacts, today)
-    digest = fingerprint([(p.key, p.tag, p.create.values) for p in plans])
+    # Who the contacts are and their `sync` values: a create_only detail changing costs nothing.
+    digest = fingerprint([(p.key, p.tag, p.sync.values) for p in plans])
     if not fresh and state.get("contacts_hash") == digest:
         if lease:
             ctx.store.end_lease("opp", org, opp.id, lease)
