@@ -370,9 +370,9 @@ class LifecycleAction(_Strict):
     def describe(self) -> str:
         parts = []
         if self.status:
-            parts.append(f"status {self.status!r}")
+            parts.append(f"set status {self.status!r}")
         if self.note:
-            parts.append("a status note")
+            parts.append("set the status note")
         if self.inactive is not None:
             parts.append("mark inactive" if self.inactive else "mark active")
         return ", ".join(parts) or "nothing"

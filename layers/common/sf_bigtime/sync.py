@@ -481,8 +481,8 @@ def _lifecycle_only(
             org, None, ctx, project_id, state, lifecycle_payload(action, opp, _today(ctx)), _today(ctx)
         )
         outcome.message = (
-            f"{label} in Salesforce: BigTime project {project_code} (id {project_id}) {action.describe()}"
-            + ("" if outcome.updated_project else " (it already was)")
+            f"{label} in Salesforce; on BigTime project {project_code} (id {project_id}): {action.describe()}"
+            + ("" if outcome.updated_project else " (it already was so)")
             + "."
         )
     ctx.store.update("opp", org, opportunity_id, lifecycle=_after(event))
