@@ -85,3 +85,17 @@ def test_ingest_can_only_send_to_the_queue_and_read_its_secret(translated: dict)
         for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     )
     assert actions == ["secretsmanager:GetSecretValue", "sqs:SendMessage"]
+
+
+def test_worker_reads_only_the_mapping_parameter(translated: dict) -> None:
+    role = _roles(translated)["WorkerFunctionRole"]
+    statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    ssm = [s for s in statements if any(str(a).startswith("ssm:") for a in _list(s["Action"]))]
+    assert [_list(s["Action"]) for s in ssm] == [["ssm:GetParameter"]]
+    resource = json.dumps(ssm[0]["Resource"])
+    assert "*" not in resource
+    assert "parameter${MappingParameterName}" in resource and "HasMappingParameter" in resource
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else [value]

@@ -10,9 +10,20 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
 USER_AGENT = "sf-bigtime/0.1 (+https://github.com/sf-bigtime/sf-bigtime)"
+
+
+def describe_failure(exc: requests.RequestException) -> str:
+    """A transport failure in words; a read timeout on a retried GET surfaces as a ConnectionError
+    wrapping urllib3's timeout, which would otherwise read like a refused connection."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(exc, requests.Timeout) or isinstance(reason, Urllib3Timeout):
+        kind = type(reason).__name__ if isinstance(reason, Urllib3Timeout) else type(exc).__name__
+        return f"timed out ({kind})"
+    return type(exc).__name__
 
 
 def is_loopback_url(url: str) -> bool:

@@ -67,7 +67,9 @@ class WorkerSettings(BaseModel):
     salesforce_secret_arn: str = Field(min_length=1)
     bigtime_secret_arn: str = Field(min_length=1)
     salesforce_api_version: str = Field(default="66.0", pattern=r"^\d{2}\.0$")
-    trigger_stages: tuple[str, ...] = ("Closed Won",)
+    trigger_stages: tuple[str, ...] = ()  # overrides the mapping's trigger.stages when set
+    mapping_parameter: str | None = None  # SSM parameter holding the mapping YAML
+    mapping_file: str | None = None  # or a YAML file in the layer (relative to /opt/python)
     bigtime_calls_per_minute: float = Field(default=30.0, gt=0)
     http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     claim_stale_after_seconds: int = Field(default=960, gt=0)
@@ -92,6 +94,8 @@ class WorkerSettings(BaseModel):
                 "bigtime_secret_arn": "BIGTIME_SECRET_ARN",
                 "salesforce_api_version": "SALESFORCE_API_VERSION",
                 "trigger_stages": "TRIGGER_STAGES",
+                "mapping_parameter": "MAPPING_PARAMETER",
+                "mapping_file": "MAPPING_FILE",
                 "bigtime_calls_per_minute": "BIGTIME_CALLS_PER_MINUTE",
                 "http_timeout_seconds": "HTTP_TIMEOUT_SECONDS",
                 "claim_stale_after_seconds": "CLAIM_STALE_AFTER_SECONDS",

@@ -9,6 +9,7 @@ Powertools does the heavy lifting: ``SqsFifoPartialProcessor`` (skip only the fa
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from sf_bigtime import observability as obs
 from sf_bigtime.bigtime import BigTimeClient
 from sf_bigtime.errors import TransientError
-from sf_bigtime.mapping import Mapping
+from sf_bigtime.mapping import Mapping, MappingError, MappingSource
 from sf_bigtime.messages import SyncRequest
 from sf_bigtime.ratelimit import RateLimiter
 from sf_bigtime.salesforce import SalesforceClient
@@ -39,7 +40,17 @@ from sf_bigtime.sync import Outcome, SyncContext, sync_opportunity
 MAX_VISIBILITY_SECONDS = 12 * 3600
 
 
-def build_context(settings: WorkerSettings) -> SyncContext:
+def mapping_source(settings: WorkerSettings) -> MappingSource:
+    """The mapping named by the stack (SSM parameter, file or the bundled default) and its overrides."""
+    overrides: dict[str, Any] = {}
+    if settings.trigger_stages:
+        overrides["trigger"] = {"stages": list(settings.trigger_stages), "any_won": False}
+    if settings.bigtime_project_url:
+        overrides["write_back"] = {"project_url": settings.bigtime_project_url}
+    return MappingSource(settings.mapping_parameter, settings.mapping_file, overrides)
+
+
+def build_context(settings: WorkerSettings, mapping: Mapping) -> SyncContext:
     """Clients for one warm Lambda: tokens and caches live as long as the execution environment."""
     return SyncContext(
         salesforce=SalesforceClient(
@@ -53,10 +64,7 @@ def build_context(settings: WorkerSettings) -> SyncContext:
             limiter=RateLimiter(settings.bigtime_calls_per_minute),
         ),
         store=StateStore(settings.table_name),
-        mapping=Mapping(
-            trigger_stages=settings.trigger_stages,
-            **({"project_url": settings.bigtime_project_url} if settings.bigtime_project_url else {}),
-        ),
+        mapping=mapping,
         claim_stale_after=settings.claim_stale_after_seconds,
     )
 
@@ -75,13 +83,17 @@ class Worker:
     """One per warm Lambda: the sync context, the idempotent sync, and the SQS client for backoff."""
 
     settings: WorkerSettings
-    context_factory: Callable[[WorkerSettings], SyncContext] = build_context
+    context_factory: Callable[[WorkerSettings, Mapping], SyncContext] = build_context
     sqs: Any = None
     logger: Logger | None = None
     metrics: Metrics | None = None
+    mappings: MappingSource | None = None
 
     def __post_init__(self) -> None:
         self._ctx: SyncContext | None = None
+        self._run = threading.local()  # did this record's sync run, or was its outcome replayed?
+        self.mappings = self.mappings or mapping_source(self.settings)
+        self._load_mapping()  # cold start: a broken mapping stops the worker here, with its reasons
         self.processor = SqsFifoPartialProcessor(skip_group_on_error=True)
         # A batch where every record failed is still a normal reply: the backoff above is the retry
         # policy, and raising would add Lambda errors and ESM backoff on top (Powertools gap, see docs).
@@ -96,18 +108,42 @@ class Worker:
             data_keyword_argument="request", config=self.idempotency, persistence_store=persistence
         )(self._sync)
 
+    def _load_mapping(self) -> Mapping:
+        assert self.mappings is not None
+        try:
+            mapping = self.mappings.load()
+            if self.mappings.read_error and self.logger is not None:
+                self.logger.warning(
+                    "mapping refresh failed; using the last valid one",
+                    extra={"reason": self.mappings.read_error},
+                )
+            return mapping
+        except MappingError as exc:
+            if self.logger is not None:
+                self.logger.error(
+                    "the mapping is invalid: nothing is synced until it is fixed (messages wait in the queue)",
+                    extra={
+                        "mapping": exc.source,
+                        "problems": [f"{k}: {m}" if k else m for k, m in exc.problems],
+                    },
+                )
+            raise
+
     @property
     def ctx(self) -> SyncContext:
         if self._ctx is None:
-            self._ctx = self.context_factory(self.settings)
+            self._ctx = self.context_factory(self.settings, self._load_mapping())
         return self._ctx
 
     def _sync(self, request: SyncRequest) -> dict[str, Any]:
+        self._run.ran = True
         return sync_opportunity(request, self.ctx).to_dict()
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         if context is not None:
             self.idempotency.register_lambda_context(context)
+        # Cheap when unchanged (Powertools' parameter cache); a changed mapping applies within minutes.
+        self.ctx.mapping = self._load_mapping()
         return process_partial_response(
             event=event, record_handler=self.handle_record, processor=self.processor, context=context
         )
@@ -119,6 +155,7 @@ class Worker:
             self.logger.thread_safe_append_keys(
                 opportunity_id=request.opportunity_id, delivery_id=request.delivery_id, source=request.source
             )
+        self._run.ran = False
         try:
             result = self._sync_once(request=request)
         except TransientError as exc:
@@ -133,6 +170,14 @@ class Worker:
             self._back_off(record, None)
             raise
         outcome = Outcome(**result)
+        if not self._run.ran:
+            # A duplicate delivery: Powertools replayed the first run's outcome; nothing happened again.
+            self._count(obs.SYNC_REPLAYED)
+            if self.logger is not None:
+                self.logger.info(
+                    "duplicate delivery; first outcome replayed", extra={"status": outcome.status}
+                )
+            return result
         self._count_outcome(outcome, request)
         if self.logger is not None:
             self.logger.info("synced", extra={"status": outcome.status, "outcome_message": outcome.message})
@@ -149,6 +194,10 @@ class Worker:
             self._count(obs.PROJECTS_CREATED)
         if outcome.created_client:
             self._count(obs.CLIENTS_CREATED)
+        if outcome.updated_project:
+            self._count(obs.PROJECTS_UPDATED)
+        if outcome.updated_client:
+            self._count(obs.CLIENTS_UPDATED)
         if self.metrics is not None:
             self.metrics.add_metric(obs.BIGTIME_CALLS, MetricUnit.Count, outcome.bigtime_calls)
             self.metrics.add_metric(obs.SALESFORCE_CALLS, MetricUnit.Count, outcome.salesforce_calls)

@@ -18,7 +18,9 @@ def main(verbose: bool) -> None:
 
 
 # Subcommands live in one module per area; register them here.
+from sf_bigtime.cli.config import config  # noqa: E402
 from sf_bigtime.cli.local import demo, local  # noqa: E402
 
 main.add_command(local)
 main.add_command(demo)
+main.add_command(config)
