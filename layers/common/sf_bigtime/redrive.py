@@ -183,7 +183,8 @@ def _by_move_task(
         error = exc.response.get("Error", {})
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         if status >= 500 or error.get("Code") in _UNAVAILABLE_CODES:
-            raise MoveTaskUnavailable(f"{error.get('Code') or status}: {error.get('Message', '')}") from None
+            # Not the message body: moto's is an HTML page.
+            raise MoveTaskUnavailable(f"{error.get('Code') or 'error'}, HTTP {status}") from None
         raise RedriveError(
             f"could not start the message move task: {error.get('Code')}: {error.get('Message')}"
         ) from None

@@ -55,6 +55,10 @@ class StackInfo(BaseModel):
     salesforce_api_version: str = "66.0"
     endpoint_url: str | None = None  # moto, for the local stack
     dashboard_url: str | None = None
+    # The scheduled function's window (template.yaml's values; the local stack's are shorter).
+    reconcile_lookback_hours: float = 72.0
+    reconcile_grace_minutes: float = 10.0
+    reconcile_max_per_run: int = 100
 
     def describe(self) -> str:
         return f"stack {self.name} ({self.region})" if self.kind == "aws" else f"local stack ({self.name})"
@@ -92,6 +96,7 @@ def from_cloudformation(stack_name: str, session: Any) -> StackInfo:
         org_ids=_split(params.get("SalesforceOrgIds")),
         salesforce_api_version=params.get("SalesforceApiVersion") or "66.0",
         dashboard_url=outputs.get("DashboardUrl"),
+        reconcile_max_per_run=int(params.get("ReconcileMaxPerRun") or 100),
     )
 
 
@@ -122,6 +127,9 @@ def from_local(path: Path = DEFAULT_STATE_FILE) -> StackInfo:
             trigger_stages=tuple(settings.get("trigger_stages") or ("Closed Won",)),
             org_ids=(salesforce["org_id"],) if salesforce.get("org_id") else (),
             salesforce_api_version=salesforce.get("api_version") or "66.0",
+            reconcile_lookback_hours=float(settings.get("reconcile_lookback_hours") or 72.0),
+            reconcile_grace_minutes=float(settings.get("reconcile_grace_minutes", 10.0)),
+            reconcile_max_per_run=int(settings.get("reconcile_max_per_run") or 100),
         )
     except KeyError as exc:
         raise StackError(f"{path} does not describe a local stack (no {exc})") from None

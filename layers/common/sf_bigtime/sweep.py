@@ -127,7 +127,7 @@ def classify(
 ) -> tuple[Action, str, str]:
     """(action, code, reason) for one Opportunity in a trigger stage without a project in Salesforce."""
     if not state:
-        return "enqueue", "missed", "no event for it reached the stack"
+        return "enqueue", "missed", "the stack has no record of it"
     if state.get("project_id"):
         return (
             "skip",

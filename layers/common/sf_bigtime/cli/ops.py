@@ -172,7 +172,7 @@ def _print_status(stack: Stack, r: dict[str, Any]) -> None:
         else:
             rows += [
                 ("Salesforce", f"{sf['name']} ({sf['account']}) · stage {sf['stage']}"),
-                ("  sync status", f"{sf['sync_status']}: {sf['sync_message'] or ''}".rstrip(": ")),
+                ("  sync status", " · ".join(str(v) for v in (sf["sync_status"], sf["sync_message"]) if v)),
                 ("  project id", sf["project_id"]),
                 ("  last synced", sf["last_synced"]),
             ]
@@ -256,29 +256,27 @@ def backfill(
 @click.option(
     "--lookback-hours",
     type=click.FloatRange(min=0, min_open=True),
-    default=72.0,
-    show_default=True,
-    help="Look at Opportunities changed in this many hours.",
+    help="Look at Opportunities changed in this many hours [default: the stack's, 72].",
 )
 @click.option(
     "--grace-minutes",
     type=click.FloatRange(min=0),
-    default=10.0,
-    show_default=True,
-    help="Leave changes younger than this alone (their event may still be on its way).",
+    help="Leave changes younger than this alone, their event may be on its way [default: the stack's, 10].",
 )
 @click.option(
     "--max",
     "max_per_run",
     type=click.IntRange(min=1),
-    default=100,
-    show_default=True,
-    help="Enqueue at most N.",
+    help="Enqueue at most N [default: the stack's ReconcileMaxPerRun].",
 )
 @click.option("--dry-run", is_flag=True, help="Show what was missed; enqueue nothing.")
 @stack_options
 def reconcile(
-    target: Target, lookback_hours: float, grace_minutes: float, max_per_run: int, dry_run: bool
+    target: Target,
+    lookback_hours: float | None,
+    grace_minutes: float | None,
+    max_per_run: int | None,
+    dry_run: bool,
 ) -> None:
     """Catch won Opportunities whose event never arrived (what the scheduled function does).
 
@@ -297,9 +295,9 @@ def reconcile(
         queue_url=stack.info.queue_url,
         salesforce_secret_arn=stack.info.salesforce_secret_arn,
         trigger_stages=stack.info.trigger_stages,
-        lookback_hours=lookback_hours,
-        grace_minutes=grace_minutes,
-        max_per_run=max_per_run,
+        lookback_hours=lookback_hours or stack.info.reconcile_lookback_hours,
+        grace_minutes=stack.info.reconcile_grace_minutes if grace_minutes is None else grace_minutes,
+        max_per_run=max_per_run or stack.info.reconcile_max_per_run,
     )
     reconciler = Reconciler(
         settings=settings,
@@ -407,6 +405,9 @@ def redrive(
                 f"  {m.opportunity_id or m.group_id}  {m.source or '?':<10}  delivery {m.delivery_id}  "
                 f"received {m.receive_count}×"
             )
+        return
+    if report.before == 0:
+        click.echo("nothing to move: the dead-letter queue is empty")
         return
     click.echo(
         f"moved {report.moved} of {report.before} message(s) by {report.method}; {report.remaining} left"
