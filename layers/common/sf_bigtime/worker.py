@@ -83,10 +83,6 @@ class Worker:
     def __post_init__(self) -> None:
         self._ctx: SyncContext | None = None
         self.emitter = obs.Emitter(obs.WORKER, self.metrics)
-        self.processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-        # A batch where every record failed is still a normal reply: the backoff above is the retry
-        # policy, and raising would add Lambda errors and ESM backoff on top (Powertools gap, see docs).
-        self.processor.raise_on_entire_batch_failure = False
         self.idempotency = IdempotencyConfig(
             event_key_jmespath="[org_id, opportunity_id, delivery_id]",
             raise_on_no_idempotency_key=True,
@@ -114,8 +110,15 @@ class Worker:
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         if context is not None:
             self.idempotency.register_lambda_context(context)
+        # One processor per batch: it holds the batch's successes and failures, and the local stack's
+        # pollers call one Worker from several threads at once (a shared one mixed up their batches and
+        # reported a failed record as done, deleting it).
+        processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+        # A batch where every record failed is still a normal reply: the backoff above is the retry
+        # policy, and raising would add Lambda errors and ESM backoff on top (Powertools gap, see docs).
+        processor.raise_on_entire_batch_failure = False
         return process_partial_response(
-            event=event, record_handler=self.handle_record, processor=self.processor, context=context
+            event=event, record_handler=self.handle_record, processor=processor, context=context
         )
 
     def handle_record(self, record: SQSRecord) -> dict[str, Any]:
