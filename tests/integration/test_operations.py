@@ -31,7 +31,10 @@ from sf_bigtime_local.lambda_runtime import LambdaContext
 from .conftest import ORG, TABLE, World
 
 STACK = "sf-bigtime-test"
-CONTEXT = LambdaContext(function_name="sf-bigtime-test-worker", timeout_seconds=300)
+
+
+def lambda_context() -> LambdaContext:
+    return LambdaContext(function_name="sf-bigtime-test-worker", timeout_seconds=300)
 
 
 @dataclass
@@ -307,7 +310,7 @@ def test_worker_emits_only_declared_metrics_with_their_dimensions(
     )
     # Throttled first (the fault hits the first client creation), each in its own group.
     result = worker.handle(
-        sqs_event(world.request(throttled), world.request(ok), world.request(no_account)), None
+        sqs_event(world.request(throttled), world.request(ok), world.request(no_account)), lambda_context()
     )
     assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == ["m0"]
 
@@ -342,7 +345,7 @@ def test_worker_counts_failures_by_kind_and_code(
         context_factory=lambda _settings: world.context(),
         metrics=emf,
     )
-    worker.handle(sqs_event(world.request(no_account)), CONTEXT)
+    worker.handle(sqs_event(world.request(no_account)), lambda_context())
     errors = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"SyncErrors"' in line]
     assert [(e["Kind"], e["service"]) for e in errors] == [("permanent", obs.WORKER)]
     assert errors[0]["Code"] != "permanent", "the permanent error's own code is kept"
@@ -376,3 +379,34 @@ def test_ingest_counts_events_by_source_and_rejections_by_reason(
     }
     assert seen == {("EventsAccepted", "json", None), ("EventsRejected", "json", "unauthorized")}
     assert all(d["service"] == obs.INGEST for d in docs)
+
+
+def test_the_reconcile_function_handles_its_schedule_event(
+    deployed: Deployed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """functions/reconcile/app.py as Lambda runs it: settings from the environment, the secret through
+    Powertools Parameters, the sample schedule event from events/."""
+    from sf_bigtime.settings import reconcile_settings
+    from sf_bigtime_local.lambda_runtime import load_handler
+    from sf_bigtime_local.template import REPO_ROOT
+
+    world = deployed.world
+    missed = world.opportunity(world.account("Scheduled"), name="Scheduled deal")
+    secret = boto3.client("secretsmanager").describe_secret(SecretId="sf")["ARN"]
+    for name, value in {
+        "TABLE_NAME": TABLE,
+        "QUEUE_URL": deployed.queue_url,
+        "SALESFORCE_SECRET_ARN": secret,
+        "TRIGGER_STAGES": "Closed Won",
+        "RECONCILE_GRACE_MINUTES": "0",
+    }.items():
+        monkeypatch.setenv(name, value)
+    reconcile_settings.cache_clear()
+    try:
+        _, handler = load_handler(REPO_ROOT / "functions/reconcile/app.py", "reconcile_app_under_test")
+        event = json.loads((REPO_ROOT / "events/schedule-reconcile.json").read_text())
+        summary = handler(event, lambda_context())
+    finally:
+        reconcile_settings.cache_clear()
+    assert (summary["found"], summary["enqueued"]) == (1, 1)
+    assert [r.opportunity_id for r in deployed.queued()] == [missed]
