@@ -15,6 +15,8 @@ from sf_bigtime.secrets import load_webhook_secret
 from sf_bigtime.settings import ingest_settings
 
 logger = Logger(service=INGEST)
+# Ingest's metrics all carry a Source dimension, so each prints as its own EMF document at once: no
+# log_metrics flush needed.
 emitter = Emitter(INGEST, Metrics(namespace=NAMESPACE, service=INGEST))
 
 

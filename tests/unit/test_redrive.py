@@ -74,13 +74,13 @@ def drain(sqs: Any, url: str) -> list[tuple[str, str, dict[str, str]]]:
 def test_moves_everything_in_order_keeping_groups_and_bodies(queues: tuple[Any, str, str]) -> None:
     sqs, queue, dlq = queues
     sent = fill_dlq(sqs, dlq)
-    seen: list[int] = []
+    seen: list[tuple[int, int]] = []
 
-    report = redrive(sqs, dlq, queue, progress=seen.append)
+    report = redrive(sqs, dlq, queue, progress=lambda moved, total: seen.append((moved, total)))
 
     assert (report.before, report.moved, report.remaining) == (6, 6, 0)
     assert report.method == "receive-send" and "unavailable" in report.note  # moto: no move task
-    assert seen and seen[-1] == 6
+    assert seen and seen[-1] == (6, 6)
     moved = drain(sqs, queue)
     for opp in OPPS:  # each Opportunity's messages arrive in the order they were first sent
         assert [d for g, d, _ in moved if g == opp] == [d for g, d in sent if g == opp]
@@ -191,11 +191,13 @@ def test_move_task_is_started_and_followed_to_completion() -> None:
             ("get_queue_attributes", attrs(0), None),
         ]
     )
-    progress: list[int] = []
+    progress: list[tuple[int, int]] = []
     with stub:
-        report = redrive(sqs, dlq, queue, rate=5, progress=progress.append, sleep=lambda _s: None)
+        report = redrive(
+            sqs, dlq, queue, rate=5, progress=lambda m, t: progress.append((m, t)), sleep=lambda _s: None
+        )
     assert (report.method, report.moved, report.remaining, report.task_handle) == ("move-task", 7, 0, "h1")
-    assert progress == [3, 7]
+    assert progress == [(3, 7), (7, 7)]
 
 
 def test_a_failed_move_task_is_an_error_with_the_count_moved() -> None:

@@ -106,10 +106,10 @@ def redrive(
     method: Method = "auto",
     rate: int | None = None,
     wait_seconds: float = 600.0,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RedriveReport:
-    """Move up to ``max_messages`` (all when None) from the DLQ to the queue; ``progress(moved)`` as it goes."""
+    """Move up to ``max_messages`` (all when None) from the DLQ to the queue; ``progress(moved, total)``."""
     before = depth(sqs, dlq_url)
     chosen = "receive-send" if method == "auto" and max_messages is not None else method
     if dry_run:
@@ -168,7 +168,7 @@ def _by_move_task(
     before: int,
     rate: int | None,
     wait_seconds: float,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int, int], None] | None,
     sleep: Callable[[float], None],
 ) -> RedriveReport:
     source = queue_arn(sqs, dlq_url)
@@ -194,7 +194,7 @@ def _by_move_task(
         task = _task(sqs, source, handle)
         moved = int(task.get("ApproximateNumberOfMessagesMoved") or 0)
         if progress is not None:
-            progress(moved)
+            progress(moved, max(before, int(task.get("ApproximateNumberOfMessagesToMove") or 0)))
         status = task.get("Status")
         if status not in ("RUNNING", "CANCELLING"):
             report.moved = moved
@@ -228,7 +228,7 @@ def _by_receive_send(
     queue_url: str,
     before: int,
     max_messages: int | None,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int, int], None] | None,
 ) -> RedriveReport:
     report = RedriveReport(method="receive-send", dry_run=False, before=before)
     while max_messages is None or report.moved < max_messages:
@@ -248,7 +248,7 @@ def _by_receive_send(
             _delete(sqs, dlq_url, messages[:sent])
         report.moved += sent
         if progress is not None:
-            progress(report.moved)
+            progress(report.moved, max(before, report.moved))
         if sent < len(messages):
             # Give the unsent ones back at once (in order) rather than after the visibility timeout.
             _release(sqs, dlq_url, messages[sent:])

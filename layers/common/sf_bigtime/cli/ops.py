@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from botocore.exceptions import BotoCoreError, ClientError
 
 from sf_bigtime.errors import SyncError
 from sf_bigtime.queue import EnqueueError, enqueue
@@ -73,6 +74,8 @@ def stack_options(command: Callable[..., Any]) -> Callable[..., Any]:
         except (StackError, SyncError, EnqueueError, SecretError, RuntimeError) as exc:
             reason = exc.reason if isinstance(exc, SyncError) else str(exc)
             raise click.ClickException(reason) from None
+        except (BotoCoreError, ClientError) as exc:  # e.g. AccessDenied: say which call, not a traceback
+            raise click.ClickException(f"AWS refused or failed: {exc}") from None
 
     options = [
         click.option(
@@ -380,7 +383,7 @@ def redrive(
 
     stack = target.open()
     _announce(target, stack, "redrive", dry_run)
-    with _Progress("messages moved", counter=True) as progress:
+    with _Progress("messages moved") as progress:
         try:
             report = do_redrive(
                 stack.sqs,
@@ -391,7 +394,7 @@ def redrive(
                 method=method,  # type: ignore[arg-type]
                 rate=rate,
                 wait_seconds=wait_seconds,
-                progress=progress.moved,
+                progress=progress,
             )
         except RedriveError as exc:
             raise click.ClickException(f"{exc} (moved {exc.moved})") from None
@@ -420,9 +423,8 @@ def redrive(
 class _Progress:
     """A click progress bar on stderr, created on the first report (the total is known only then)."""
 
-    def __init__(self, label: str, *, counter: bool = False) -> None:
+    def __init__(self, label: str) -> None:
         self.label = label
-        self.counter = counter
         self._bar: Any = None
         self._done = 0
 
@@ -439,10 +441,6 @@ class _Progress:
             self._bar.__enter__()
         self._bar.update(max(0, done - self._done))
         self._done = done
-
-    def moved(self, moved: int) -> None:
-        # Redrive knows no total in advance beyond SQS's approximate count: count up instead.
-        self(moved, max(moved, 1))
 
 
 def _print_json(data: Any) -> None:
