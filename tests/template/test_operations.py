@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from sf_bigtime import observability as obs
+from sf_bigtime.settings import ReconcileSettings
 from sf_bigtime_local.template import REPO_ROOT, Tag, Template
 
 LIBRARY = REPO_ROOT / "layers/common/sf_bigtime"
@@ -233,6 +234,11 @@ def test_reconcile_function_runs_on_a_parameterised_schedule(t: Template) -> Non
     assert env["RECONCILE_MAX_PER_RUN"] == Tag("Ref", "ReconcileMaxPerRun")
     assert env["TRIGGER_STAGES"] == t.function_env("WorkerFunction")["TRIGGER_STAGES"]
     assert props["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
+    # `sf-bigtime reconcile --stack-name` uses the same window as the function by default.
+    defaults = ReconcileSettings.model_fields
+    assert float(env["RECONCILE_LOOKBACK_HOURS"]) == defaults["lookback_hours"].default
+    assert float(env["RECONCILE_GRACE_MINUTES"]) == defaults["grace_minutes"].default
+    assert int(t.parameter_default("ReconcileMaxPerRun")) == defaults["max_per_run"].default
     assert props["Timeout"] * 2 < 15 * 60, "a run must end well before the next one"
 
 

@@ -27,11 +27,13 @@ from pydantic import BaseModel, ConfigDict
 
 from sf_bigtime.salesforce import SalesforceClient
 from sf_bigtime.secrets import SalesforceCredentials, SecretError, parse_secret
+from sf_bigtime.settings import ReconcileSettings
 from sf_bigtime.sfid import to_18
 from sf_bigtime.store import StateStore
 
 DEFAULT_STATE_FILE = Path(".local/stack.json")
 _CONFIG = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 3, "mode": "standard"})
+_RECONCILE_DEFAULTS = ReconcileSettings.model_fields
 
 
 class StackError(RuntimeError):
@@ -55,10 +57,11 @@ class StackInfo(BaseModel):
     salesforce_api_version: str = "66.0"
     endpoint_url: str | None = None  # moto, for the local stack
     dashboard_url: str | None = None
-    # The scheduled function's window (template.yaml's values; the local stack's are shorter).
-    reconcile_lookback_hours: float = 72.0
-    reconcile_grace_minutes: float = 10.0
-    reconcile_max_per_run: int = 100
+    # The scheduled function's window: its defaults (template.yaml sets the same, a test checks), or the
+    # local stack's shorter ones.
+    reconcile_lookback_hours: float = _RECONCILE_DEFAULTS["lookback_hours"].default
+    reconcile_grace_minutes: float = _RECONCILE_DEFAULTS["grace_minutes"].default
+    reconcile_max_per_run: int = _RECONCILE_DEFAULTS["max_per_run"].default
 
     def describe(self) -> str:
         return f"stack {self.name} ({self.region})" if self.kind == "aws" else f"local stack ({self.name})"
@@ -96,7 +99,11 @@ def from_cloudformation(stack_name: str, session: Any) -> StackInfo:
         org_ids=_split(params.get("SalesforceOrgIds")),
         salesforce_api_version=params.get("SalesforceApiVersion") or "66.0",
         dashboard_url=outputs.get("DashboardUrl"),
-        reconcile_max_per_run=int(params.get("ReconcileMaxPerRun") or 100),
+        **(
+            {"reconcile_max_per_run": int(params["ReconcileMaxPerRun"])}
+            if params.get("ReconcileMaxPerRun")
+            else {}
+        ),
     )
 
 
@@ -127,9 +134,11 @@ def from_local(path: Path = DEFAULT_STATE_FILE) -> StackInfo:
             trigger_stages=tuple(settings.get("trigger_stages") or ("Closed Won",)),
             org_ids=(salesforce["org_id"],) if salesforce.get("org_id") else (),
             salesforce_api_version=salesforce.get("api_version") or "66.0",
-            reconcile_lookback_hours=float(settings.get("reconcile_lookback_hours") or 72.0),
-            reconcile_grace_minutes=float(settings.get("reconcile_grace_minutes", 10.0)),
-            reconcile_max_per_run=int(settings.get("reconcile_max_per_run") or 100),
+            **{
+                key: settings[key]
+                for key in ("reconcile_lookback_hours", "reconcile_grace_minutes", "reconcile_max_per_run")
+                if key in settings
+            },
         )
     except KeyError as exc:
         raise StackError(f"{path} does not describe a local stack (no {exc})") from None
