@@ -60,7 +60,7 @@ def _roles(translated: dict) -> dict[str, dict]:
 
 def test_every_function_has_a_role(translated: dict) -> None:
     roles = _roles(translated)
-    assert {"IngestFunctionRole", "WorkerFunctionRole"} <= set(roles)
+    assert {"IngestFunctionRole", "WorkerFunctionRole", "ReconcileFunctionRole"} <= set(roles)
 
 
 def test_no_wildcard_actions_in_generated_roles(translated: dict) -> None:
@@ -99,3 +99,21 @@ def test_worker_reads_only_the_mapping_parameter(translated: dict) -> None:
 
 def _list(value: object) -> list:
     return value if isinstance(value, list) else [value]
+
+
+def test_reconcile_can_only_read_state_send_to_the_queue_and_read_the_salesforce_secret(
+    translated: dict,
+) -> None:
+    role = _roles(translated)["ReconcileFunctionRole"]
+    statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    actions = sorted(
+        a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    )
+    assert actions == [
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "secretsmanager:GetSecretValue",
+        "sqs:SendMessage",
+    ]
+    resources = {json.dumps(s["Resource"], sort_keys=True) for s in statements}
+    assert all("*" not in r for r in resources), resources

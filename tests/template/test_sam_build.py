@@ -41,7 +41,7 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_functions_are_thin(build_dir: Path) -> None:
-    for name in ("IngestFunction", "WorkerFunction"):
+    for name in ("IngestFunction", "WorkerFunction", "ReconcileFunction"):
         files = sorted(p.name for p in (build_dir / name).iterdir())
         assert files == ["app.py"], f"{name} should only carry its handler: {files}"
 

@@ -70,7 +70,7 @@ class BigTimeClient:
 
     def _http(self) -> HttpSession:
         if self._session is None:
-            self._session = HttpSession(timeout=self.timeout)
+            self._session = HttpSession(timeout=self.timeout, system="bigtime")
             self._session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
         return self._session
 

@@ -136,6 +136,7 @@ class SalesforceClient:
         return HttpSession(
             timeout=self.timeout,
             rewrite_base=check_base_url(base, "Salesforce instance_url") if base else None,
+            system="salesforce",
         )
 
     def _login(self) -> Salesforce:
@@ -230,13 +231,24 @@ class SalesforceClient:
 
     def query_all(self, soql: str) -> Iterator[dict[str, Any]]:
         """Every record of a query, following ``nextRecordsUrl`` (one API call per page)."""
+        for page in self.query_pages(soql):
+            yield from page.get("records", [])
+
+    def query_pages(self, soql: str) -> Iterator[dict[str, Any]]:
+        """Each page of a query as Salesforce returns it (``totalSize`` lets callers show progress)."""
         result = self._call("query", lambda sf: sf.query(soql))
         while True:
-            yield from result.get("records", [])
+            yield result
             if result.get("done", True):
                 return
             next_url = result["nextRecordsUrl"]
             result = self._call("query_more", lambda sf, u=next_url: sf.query_more(u, identifier_is_url=True))
+
+    @property
+    def api_usage(self) -> tuple[int, int] | None:
+        """(used, allowed) API calls of the org's rolling 24 h, from the last reply's Sforce-Limit-Info."""
+        usage = (getattr(self._sf, "api_usage", None) or {}).get("api-usage")
+        return (int(usage.used), int(usage.total)) if usage is not None else None
 
     # -- writes -----------------------------------------------------------------------------------
     def write_back(self, opportunity_id: str, wb: WriteBack) -> None:

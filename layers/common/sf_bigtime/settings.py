@@ -126,3 +126,48 @@ def ingest_settings() -> IngestSettings:
 @lru_cache(maxsize=1)
 def worker_settings() -> WorkerSettings:
     return WorkerSettings.from_env()
+
+
+class ReconcileSettings(BaseModel):
+    """What the scheduled reconcile needs: Salesforce (read), the state table (read) and the queue (send)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str = Field(min_length=1)
+    queue_url: str = Field(min_length=1)
+    salesforce_secret_arn: str = Field(min_length=1)
+    salesforce_api_version: str = Field(default="66.0", pattern=r"^\d{2}\.0$")
+    trigger_stages: tuple[str, ...] = ("Closed Won",)
+    http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Salesforce's own redelivery gives up after 24 h (Outbound Messages) to 3 days (Event Relay).
+    lookback_hours: float = Field(default=72.0, gt=0, le=24 * 30)
+    # Leave events in flight alone: only a change older than this without a delivery counts as missed.
+    grace_minutes: float = Field(default=10.0, ge=0)
+    max_per_run: int = Field(default=100, gt=0, le=10_000)
+
+    @field_validator("trigger_stages", mode="before")
+    @classmethod
+    def _stages(cls, value: object) -> object:
+        return _split(value)
+
+    @classmethod
+    def from_env(cls) -> ReconcileSettings:
+        return _load(
+            cls,
+            {
+                "table_name": "TABLE_NAME",
+                "queue_url": "QUEUE_URL",
+                "salesforce_secret_arn": "SALESFORCE_SECRET_ARN",
+                "salesforce_api_version": "SALESFORCE_API_VERSION",
+                "trigger_stages": "TRIGGER_STAGES",
+                "http_timeout_seconds": "HTTP_TIMEOUT_SECONDS",
+                "lookback_hours": "RECONCILE_LOOKBACK_HOURS",
+                "grace_minutes": "RECONCILE_GRACE_MINUTES",
+                "max_per_run": "RECONCILE_MAX_PER_RUN",
+            },
+        )
+
+
+@lru_cache(maxsize=1)
+def reconcile_settings() -> ReconcileSettings:
+    return ReconcileSettings.from_env()

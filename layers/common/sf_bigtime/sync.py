@@ -80,6 +80,7 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     salesforce_calls: int = 0
     bigtime_calls: int = 0
+    error_code: str | None = None  # of a permanent failure, for the "failures by kind" metric
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,7 +123,7 @@ def sync_opportunity(request: SyncRequest, ctx: SyncContext) -> Outcome:
         )
     except PermanentError as exc:
         error = exc.reason
-        outcome = Outcome(status="Failed", message=exc.reason)
+        outcome = Outcome(status="Failed", message=exc.reason, error_code=exc.code)
         _write_failure(request, ctx, exc, outcome)
     except TransientError as exc:
         _record(request, ctx, "Retrying", exc.reason, sf_start, bt_start, error=exc.reason)

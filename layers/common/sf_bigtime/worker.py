@@ -12,10 +12,10 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
@@ -94,10 +94,7 @@ class Worker:
         self._run = threading.local()  # did this record's sync run, or was its outcome replayed?
         self.mappings = self.mappings or mapping_source(self.settings)
         self._load_mapping()  # cold start: a broken mapping stops the worker here, with its reasons
-        self.processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-        # A batch where every record failed is still a normal reply: the backoff above is the retry
-        # policy, and raising would add Lambda errors and ESM backoff on top (Powertools gap, see docs).
-        self.processor.raise_on_entire_batch_failure = False
+        self.emitter = obs.Emitter(obs.WORKER, self.metrics)
         self.idempotency = IdempotencyConfig(
             event_key_jmespath="[org_id, opportunity_id, delivery_id]",
             raise_on_no_idempotency_key=True,
@@ -137,15 +134,27 @@ class Worker:
 
     def _sync(self, request: SyncRequest) -> dict[str, Any]:
         self._run.ran = True
-        return sync_opportunity(request, self.ctx).to_dict()
+        outcome = sync_opportunity(request, self.ctx)
+        if outcome.wrote_back:
+            # Measured here, inside the idempotent function, so a replayed duplicate does not count.
+            latency = (datetime.now(UTC) - request.received_at).total_seconds() * 1000
+            self.emitter.emit(obs.END_TO_END_LATENCY, max(0.0, latency))
+        return outcome.to_dict()
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         if context is not None:
             self.idempotency.register_lambda_context(context)
         # Cheap when unchanged (Powertools' parameter cache); a changed mapping applies within minutes.
         self.ctx.mapping = self._load_mapping()
+        # One processor per batch: it holds the batch's successes and failures, and the local stack's
+        # pollers call one Worker from several threads at once (a shared one mixed up their batches and
+        # reported a failed record as done, deleting it).
+        processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+        # A batch where every record failed is still a normal reply: the backoff above is the retry
+        # policy, and raising would add Lambda errors and ESM backoff on top (Powertools gap, see docs).
+        processor.raise_on_entire_batch_failure = False
         return process_partial_response(
-            event=event, record_handler=self.handle_record, processor=self.processor, context=context
+            event=event, record_handler=self.handle_record, processor=processor, context=context
         )
 
     def handle_record(self, record: SQSRecord) -> dict[str, Any]:
@@ -160,6 +169,7 @@ class Worker:
             result = self._sync_once(request=request)
         except TransientError as exc:
             self._count(obs.SYNC_RETRIED)
+            self.emitter.emit(obs.SYNC_ERRORS, Kind="transient", Code=exc.code)
             self._back_off(record, exc.retry_after)
             if self.logger is not None:
                 self.logger.warning(
@@ -169,6 +179,8 @@ class Worker:
         except IdempotencyAlreadyInProgressError:
             self._back_off(record, None)
             raise
+        finally:
+            self._emit_calls()
         outcome = Outcome(**result)
         if not self._run.ran:
             # A duplicate delivery: Powertools replayed the first run's outcome; nothing happened again.
@@ -186,6 +198,7 @@ class Worker:
     def _count_outcome(self, outcome: Outcome, request: SyncRequest) -> None:
         if outcome.status == "Failed":
             self._count(obs.SYNC_FAILED)
+            self.emitter.emit(obs.SYNC_ERRORS, Kind="permanent", Code=outcome.error_code or "permanent")
         elif outcome.status == "Skipped":
             self._count(obs.SYNC_SKIPPED)
         else:
@@ -198,13 +211,24 @@ class Worker:
             self._count(obs.PROJECTS_UPDATED)
         if outcome.updated_client:
             self._count(obs.CLIENTS_UPDATED)
-        if self.metrics is not None:
-            self.metrics.add_metric(obs.BIGTIME_CALLS, MetricUnit.Count, outcome.bigtime_calls)
-            self.metrics.add_metric(obs.SALESFORCE_CALLS, MetricUnit.Count, outcome.salesforce_calls)
+        self.emitter.emit(obs.BIGTIME_CALLS, outcome.bigtime_calls)
+        self.emitter.emit(obs.SALESFORCE_CALLS, outcome.salesforce_calls)
 
     def _count(self, name: str) -> None:
-        if self.metrics is not None:
-            self.metrics.add_metric(name, MetricUnit.Count, 1)
+        self.emitter.emit(name)
+
+    def _emit_calls(self) -> None:
+        """Latency of every BigTime/Salesforce call of this record, throttling, and the org's API allowance."""
+        for call in obs.drain_calls():
+            if call.system == "bigtime":
+                self.emitter.emit(obs.BIGTIME_LATENCY, call.elapsed_ms)
+                if call.status in (429, 503):
+                    self.emitter.emit(obs.BIGTIME_THROTTLED)
+            elif call.system == "salesforce":
+                self.emitter.emit(obs.SALESFORCE_LATENCY, call.elapsed_ms)
+        usage = self._ctx.salesforce.api_usage if self._ctx is not None else None
+        if usage is not None:
+            self.emitter.emit(obs.SALESFORCE_API_REMAINING, max(0, usage[1] - usage[0]))
 
     def _back_off(self, record: SQSRecord, retry_after: float | None) -> None:
         if self.sqs is None:
