@@ -80,6 +80,10 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed ## the whole suite: lint, unit, 
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
 	SAM_CLI=$(abspath $(SAM)) $(VENV)/bin/pytest -n 2 --dist loadgroup
 
+.PHONY: bench
+bench: $(VENV)/.installed ## benchmarks; figures land in benchmarks/results/
+	$(PY) benchmarks/sync_latency.py
+
 # The Salesforce CLI is not needed by `make test` (which parses and cross-checks salesforce/ itself): it is
 # a 300 MB npm install. These targets run the real CLI offline against salesforce/ and the guide.
 SF_CLI_DIR := .sf-cli

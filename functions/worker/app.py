@@ -7,12 +7,12 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 
-from sf_bigtime.observability import NAMESPACE
+from sf_bigtime.observability import NAMESPACE, WORKER
 from sf_bigtime.settings import worker_settings
 from sf_bigtime.worker import Worker
 
-logger = Logger(service="sf-bigtime-worker")
-metrics = Metrics(namespace=NAMESPACE, service="sf-bigtime-worker")
+logger = Logger(service=WORKER)
+metrics = Metrics(namespace=NAMESPACE, service=WORKER)
 _worker: Worker | None = None
 
 

@@ -31,6 +31,7 @@ from sf_bigtime_local.frontdoor import FrontDoor
 from sf_bigtime_local.httpserver import BackgroundServer
 from sf_bigtime_local.lambda_runtime import load_handler
 from sf_bigtime_local.poller import Poller
+from sf_bigtime_local.scheduler import Scheduler
 from sf_bigtime_local.template import REPO_ROOT, Tag, Template
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class StackOptions:
     salesforce_page_size: int = 2000
     state_file: Path | None = STACK_FILE
     extra_env: dict[str, str] = field(default_factory=dict)
+    reconcile_every: float = 0.0  # seconds between scheduled reconcile runs; 0 = only by hand
+    reconcile_grace_minutes: float = 0.05  # the template's 10 minutes would hide every local test
 
 
 class LocalStack:
@@ -69,6 +72,7 @@ class LocalStack:
         self._moto: ThreadedMotoServer | None = None
         self._servers: list[BackgroundServer] = []
         self._poller: Poller | None = None
+        self._scheduler: Scheduler | None = None
         self.fake_salesforce: Any = None
         self.fake_bigtime: Any = None
         self._saved_env: dict[str, str | None] = {}
@@ -165,6 +169,13 @@ class LocalStack:
             },
             "bigtime": {"base_url": bigtime_base, "api_token": bt_token, "realm": BIGTIME_REALM},
             "aws": {k: v for k, v in aws.items() if not k.startswith("_")},
+            # What the operator commands need beyond resource names (a deployed stack has them as parameters).
+            "settings": {
+                "trigger_stages": [s.strip() for s in os.environ["TRIGGER_STAGES"].split(",") if s.strip()],
+                "reconcile_lookback_hours": float(os.environ["RECONCILE_LOOKBACK_HOURS"]),
+                "reconcile_grace_minutes": float(os.environ["RECONCILE_GRACE_MINUTES"]),
+                "reconcile_max_per_run": int(os.environ["RECONCILE_MAX_PER_RUN"]),
+            },
         }
         if self.options.state_file:
             self.options.state_file.parent.mkdir(parents=True, exist_ok=True)
@@ -175,6 +186,9 @@ class LocalStack:
         return self.description
 
     def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.stop()
+            self._scheduler = None
         if self._poller is not None:
             self._poller.stop()
             self._poller = None
@@ -321,12 +335,14 @@ class LocalStack:
             "SalesforceOrgIds": ORG_ID,
             "BigTimeCallsPerMinute": str(self.options.bigtime_calls_per_minute),
         }
-        envs = {name: self._function_env(name, refs) for name in ("IngestFunction", "WorkerFunction")}
+        names = ("IngestFunction", "WorkerFunction", "ReconcileFunction")
+        envs = {name: self._function_env(name, refs) for name in names}
         # Both functions share this process; their variables do not conflict except the service name,
         # which each handler sets on its own Logger.
-        merged = {**envs["IngestFunction"], **envs["WorkerFunction"]}
+        merged = {**envs["IngestFunction"], **envs["WorkerFunction"], **envs["ReconcileFunction"]}
         merged.pop("POWERTOOLS_SERVICE_NAME", None)
         merged |= {
+            "RECONCILE_GRACE_MINUTES": str(self.options.reconcile_grace_minutes),
             "RETRY_BACKOFF_BASE_SECONDS": str(self.options.retry_backoff_base),
             "RETRY_BACKOFF_MAX_SECONDS": str(self.options.retry_backoff_max),
             "POWERTOOLS_METRICS_DISABLED": "true",
@@ -357,6 +373,17 @@ class LocalStack:
             region=REGION,
         )
         self._poller.start()
+        if self.options.reconcile_every > 0:
+            _, reconcile = load_handler(
+                REPO_ROOT / "functions/reconcile/app.py", "sf_bigtime_local_reconcile_app"
+            )
+            self._scheduler = Scheduler(
+                reconcile,
+                every=self.options.reconcile_every,
+                function_name=f"{STACK_NAME}-reconcile",
+                timeout_seconds=self.template.function_timeout("ReconcileFunction"),
+            )
+            self._scheduler.start()
         return FrontDoor(routes)
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,24 +20,15 @@ from sf_bigtime_local.template import REPO_ROOT
 STARTUP_TIMEOUT = 60
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+@contextmanager
+def running_stack(tmp_path_factory: pytest.TempPathFactory, *options: str) -> Iterator[dict[str, Any]]:
+    """`sf-bigtime local up` with ``options`` in its own process; yields its stack.json, stops it cleanly."""
     state = tmp_path_factory.mktemp("stack") / "stack.json"
     log = state.with_name("stack.log")
     cli = Path(sys.executable).with_name("sf-bigtime")
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [
-                str(cli),
-                "local",
-                "up",
-                "--state-file",
-                str(state),
-                "--visibility-timeout",
-                "2",
-                "--page-size",
-                "100",
-            ],
+            [str(cli), "local", "up", "--state-file", str(state), *options],
             cwd=REPO_ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -48,7 +40,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"local stack did not start:\n{log.read_text()[-4000:]}")
                 time.sleep(0.1)
-            yield json.loads(state.read_text())
+            yield {**json.loads(state.read_text()), "_state_file": str(state)}
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -58,3 +50,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 pytest.fail("local stack did not stop within 30 s of SIGTERM")
     assert code == 0, f"local stack exited with {code}:\n{log.read_text()[-4000:]}"
     assert not state.exists(), "the stack file should be removed on a clean stop"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with running_stack(tmp_path_factory, "--visibility-timeout", "2", "--page-size", "100") as description:
+        yield description

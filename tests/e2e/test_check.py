@@ -52,11 +52,12 @@ def test_check_passes_on_the_local_stack(stack: dict[str, Any], state_file: Path
     assert code == 0, document
     assert document["kind"] == "local" and document["ok"] is True
     names = [c["name"] for c in document["checks"]]
-    assert names[:5] == [
+    assert names[:6] == [
         "stack",
         "salesforce-secret",
         "bigtime-secret",
         "webhook-secret",
+        "mapping",
         "endpoint:EventsEndpoint",
     ]
     assert {"salesforce-fields", "salesforce-query", "bigtime-login"} <= set(names)

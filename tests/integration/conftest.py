@@ -1,9 +1,11 @@
-"""The integration world: moto (DynamoDB, SQS, Secrets Manager), the fake Salesforce and the fake BigTime on
-127.0.0.1, and the worker's real clients pointed at them."""
+"""The integration world: moto (DynamoDB, SQS, Secrets Manager, SSM), the fake Salesforce and the fake
+BigTime on 127.0.0.1, and the worker's real clients pointed at them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,12 +13,14 @@ import boto3
 import pytest
 
 from sf_bigtime.bigtime import BigTimeClient
-from sf_bigtime.mapping import Mapping
+from sf_bigtime.mapping import Mapping, MappingSource, build_mapping
 from sf_bigtime.messages import SyncRequest
 from sf_bigtime.salesforce import SalesforceClient
 from sf_bigtime.secrets import BigTimeApiKey, SalesforceClientCredentials
+from sf_bigtime.settings import WorkerSettings
 from sf_bigtime.store import StateStore
 from sf_bigtime.sync import SyncContext
+from sf_bigtime.worker import Worker
 from sf_bigtime_local.fake_bigtime import FakeBigTime
 from sf_bigtime_local.fake_salesforce import FakeSalesforce
 from sf_bigtime_local.httpserver import BackgroundServer
@@ -26,6 +30,29 @@ TABLE = "sf-bigtime-state"
 BT_TOKEN = "bt-token"
 BT_REALM = "test-firm"
 BT_TOKEN_NO_PROJECTS = "bt-token-no-projects"  # an API key whose staffer may not create projects
+BT_USER, BT_PASSWORD = "svc@firm.test", "pw"  # a BigTime login for session auth
+
+
+class Clock:
+    """A hand-moved clock (epoch seconds), so claim ages, sessions and rate windows need no sleeping."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class Crash(BaseException):
+    """Stands for the worker process dying: no ``except Exception`` and no claim release catches it."""
 
 
 def create_table(name: str = TABLE) -> None:
@@ -37,36 +64,105 @@ def create_table(name: str = TABLE) -> None:
     )
 
 
+def new_fake_bigtime(**kwargs: Any) -> FakeBigTime:
+    return FakeBigTime(
+        realm=BT_REALM,
+        api_tokens={
+            BT_TOKEN: {"staffsid": 1},
+            BT_TOKEN_NO_PROJECTS: {"staffsid": 2, "permissions": {"project.create": False}},
+        },
+        users={BT_USER: BT_PASSWORD},
+        **kwargs,
+    )
+
+
+class Switch:
+    """A WSGI app forwarding to whichever fake is current, so a test can swap in a differently built one."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        return self.app(environ, start_response)
+
+
 @dataclass
 class World:
     sf: FakeSalesforce
     bt: FakeBigTime
     sf_url: str
     bt_url: str
+    sf_switch: Switch
+    bt_switch: Switch
     deliveries: int = 0
     contexts: list[SyncContext] = field(default_factory=list)
 
-    def context(self, *, bt_token: str = BT_TOKEN, **mapping: Any) -> SyncContext:
-        """A fresh worker context (as a new Lambda instance would build), real clients, fake servers."""
+    def use_bigtime(self, fake: FakeBigTime) -> FakeBigTime:
+        self.bt = self.bt_switch.app = fake
+        return fake
+
+    def use_salesforce(self, fake: FakeSalesforce) -> FakeSalesforce:
+        self.sf = self.sf_switch.app = fake
+        return fake
+
+    def context(
+        self,
+        *,
+        bt_token: str = BT_TOKEN,
+        mapping: dict[str, Any] | Mapping | None = None,
+        salesforce: SalesforceClient | None = None,
+        bigtime: BigTimeClient | None = None,
+        clock: Callable[[], float] | None = None,
+        timeout: float = 5,
+    ) -> SyncContext:
+        """A fresh worker context (as a new Lambda instance would build), real clients, fake servers.
+
+        ``mapping`` is a YAML-shaped override merged onto the bundled default (or a built Mapping);
+        ``clock`` drives the state store (claim ages)."""
+        if not isinstance(mapping, Mapping):
+            mapping = build_mapping(mapping, "(test)")
         ctx = SyncContext(
-            salesforce=SalesforceClient(
-                SalesforceClientCredentials(
-                    consumer_key="ck", consumer_secret="cs", domain="test.my", instance_url=self.sf_url
-                ),
-                api_version="66.0",
-                timeout=5,
+            salesforce=salesforce or self.salesforce_client(timeout=timeout),
+            bigtime=bigtime or self.bigtime_client(bt_token, timeout=timeout),
+            store=StateStore(
+                TABLE, table=boto3.resource("dynamodb").Table(TABLE), **({"clock": clock} if clock else {})
             ),
-            bigtime=BigTimeClient(
-                BigTimeApiKey(
-                    api_token=bt_token, realm=BT_REALM, base_url=f"{self.bt_url}/BigtimeData/api/v2"
-                ),
-                timeout=5,
-            ),
-            store=StateStore(TABLE, table=boto3.resource("dynamodb").Table(TABLE)),
-            mapping=Mapping(**mapping),
+            mapping=mapping,
         )
         self.contexts.append(ctx)
         return ctx
+
+    def salesforce_client(self, *, timeout: float = 5) -> SalesforceClient:
+        return SalesforceClient(
+            SalesforceClientCredentials(
+                consumer_key="ck", consumer_secret="cs", domain="test.my", instance_url=self.sf_url
+            ),
+            api_version="66.0",
+            timeout=timeout,
+        )
+
+    def bigtime_client(self, bt_token: str = BT_TOKEN, *, timeout: float = 5, **kwargs: Any) -> BigTimeClient:
+        return BigTimeClient(
+            BigTimeApiKey(api_token=bt_token, realm=BT_REALM, base_url=f"{self.bt_url}/BigtimeData/api/v2"),
+            timeout=timeout,
+            **kwargs,
+        )
+
+    def worker(self, mapping: dict[str, Any] | None = None, **kwargs: Any) -> Worker:
+        """A Worker (Powertools batch + idempotency on moto) whose context is this world's clients."""
+        settings = WorkerSettings(
+            table_name=TABLE,
+            queue_url=kwargs.pop("queue_url", "https://sqs.us-east-1.amazonaws.com/123456789012/q.fifo"),
+            salesforce_secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:sf",
+            bigtime_secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:bt",
+        )
+        source = MappingSource(overrides=mapping)
+        return Worker(
+            settings,
+            context_factory=lambda _settings, m: self.context(mapping=m),
+            mappings=source,
+            **kwargs,
+        )
 
     def request(self, opportunity_id: str, delivery_id: str | None = None) -> SyncRequest:
         self.deliveries += 1
@@ -83,7 +179,9 @@ class World:
             "Account", {"Name": name, "BillingCity": "San Francisco", "Phone": "555", **fields}
         )
 
-    def contact(self, account_id: str, first: str, last: str, email: str | None = None) -> str:
+    def contact(
+        self, account_id: str, first: str | None, last: str, email: str | None = None, **fields: Any
+    ) -> str:
         return self.sf.create(
             "Contact",
             {
@@ -92,6 +190,7 @@ class World:
                 "Email": email,
                 "Title": "Director",
                 "AccountId": account_id,
+                **fields,
             },
         )
 
@@ -133,19 +232,60 @@ class World:
         return [c for c in self.bt.calls if c.method != "GET"]
 
 
+def sqs_record(
+    request: SyncRequest, *, receive_count: int = 1, message_id: str | None = None, receipt: str | None = None
+) -> dict[str, Any]:
+    """One SQS FIFO record as Lambda delivers it."""
+    return {
+        "messageId": message_id or str(uuid.uuid4()),
+        "receiptHandle": receipt or f"receipt-{uuid.uuid4().hex}",
+        "body": request.model_dump_json(),
+        "attributes": {
+            "ApproximateReceiveCount": str(receive_count),
+            "SentTimestamp": "1782900001500",
+            "SenderId": "AROAEXAMPLE:sf-bigtime-ingest",
+            "ApproximateFirstReceiveTimestamp": "1782900001600",
+            "SequenceNumber": "18849496460467696128",
+            "MessageGroupId": request.group_id,
+            "MessageDeduplicationId": request.deduplication_id,
+        },
+        "messageAttributes": {},
+        "md5OfBody": "0",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:sf-bigtime-dev-events.fifo",
+        "awsRegion": "us-east-1",
+    }
+
+
+@pytest.fixture
+def serialized_aws(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto in-process checks a DynamoDB condition and writes in separate Python steps, so two threads can
+    both pass one condition; real DynamoDB applies each request atomically. Serialising moto's request
+    handling restores that guarantee (and nothing more) for tests that run workers on threads."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.Lock()
+    original = BotocoreStubber.process_request
+
+    def atomic(self: BotocoreStubber, request: Any) -> Any:
+        with lock:
+            return original(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", atomic)
+
+
 @pytest.fixture
 def world(aws: None) -> Iterator[World]:
     sf = FakeSalesforce(org_id=ORG, api_version="66.0", client_id="ck", client_secret="cs")
-    bt = FakeBigTime(
-        realm=BT_REALM,
-        api_tokens={
-            BT_TOKEN: {"staffsid": 1},
-            BT_TOKEN_NO_PROJECTS: {"staffsid": 2, "permissions": {"project.create": False}},
-        },
-    )
+    bt = new_fake_bigtime()
     create_table()
-    with BackgroundServer(sf, name="fake-sf") as sfs, BackgroundServer(bt, name="fake-bt") as bts:
-        yield World(sf=sf, bt=bt, sf_url=sfs.url, bt_url=bts.url)
-    close = getattr(sf, "close", None)
-    if close:
-        close()
+    sf_switch, bt_switch = Switch(sf), Switch(bt)
+    with (
+        BackgroundServer(sf_switch, name="fake-sf") as sfs,
+        BackgroundServer(bt_switch, name="fake-bt") as bts,
+    ):
+        yield World(sf=sf, bt=bt, sf_url=sfs.url, bt_url=bts.url, sf_switch=sf_switch, bt_switch=bt_switch)
+    for fake in {id(sf): sf, id(sf_switch.app): sf_switch.app}.values():
+        close = getattr(fake, "close", None)
+        if close:
+            close()

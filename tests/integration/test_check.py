@@ -17,8 +17,15 @@ from click.testing import CliRunner
 from werkzeug.wrappers import Request, Response
 
 from sf_bigtime import check as check_module
-from sf_bigtime.check import Checker, CheckResult, StackConfig, stack_from_cloudformation
+from sf_bigtime.check import (
+    Checker,
+    CheckResult,
+    StackConfig,
+    configured_picklists,
+    stack_from_cloudformation,
+)
 from sf_bigtime.cli import main
+from sf_bigtime.mapping import build_mapping, default_mapping
 from sf_bigtime_local.fake_bigtime import FakeBigTime
 from sf_bigtime_local.fake_salesforce import FakeSalesforce, default_metadata_dir
 from sf_bigtime_local.httpserver import BackgroundServer
@@ -81,7 +88,7 @@ class Env:
         )
 
     def run(self, stack: StackConfig | None = None) -> dict[str, CheckResult]:
-        results = Checker(stack or self.stack(), boto3.client("secretsmanager")).run()
+        results = Checker(stack or self.stack(), boto3.client("secretsmanager"), boto3.client("ssm")).run()
         assert len({r.name for r in results}) == len(results)
         return {r.name: r for r in results}
 
@@ -151,6 +158,7 @@ EVERY_CHECK = [
     "salesforce-secret",
     "bigtime-secret",
     "webhook-secret",
+    "mapping",
     "endpoint:EventsEndpoint",
     "salesforce-login",
     "salesforce-org",
@@ -178,6 +186,7 @@ def test_every_check_passes_against_a_ready_stack_read_from_cloudformation(env: 
     assert "client_credentials for My Domain 'acme--uat.sandbox.my'" in results["salesforce-secret"].detail
     assert "refuses a call without credentials" in results["endpoint:EventsEndpoint"].detail
     assert "(11 custom)" in results["salesforce-fields"].detail
+    assert results["mapping"].detail == "(bundled default): trigger 'Closed Won'"
     # Secrets are described, never shown.
     text = json.dumps([r.to_dict() for r in results.values()])
     assert BT_TOKEN not in text and '"cs"' not in text and "the-key" not in text
@@ -320,3 +329,54 @@ def test_cli_prints_a_table_or_json_and_exits_non_zero_on_failure(env: Env) -> N
     assert by_name["bigtime-login"]["status"] == "failed" and by_name["bigtime-login"]["ok"] is False
     missing = runner.invoke(main, ["check", "--stack-name", "no-such-stack", "--region", "us-east-1"])
     assert missing.exit_code == 1 and "cannot read stack 'no-such-stack'" in missing.output
+
+
+MAPPING = """
+project:
+  fields:
+    TypeId: {value: Consulting}
+    StatusProd: {field: NextStep, map: {Kickoff: In Progress}, default: Moonshot}
+"""
+
+
+def test_the_stacks_mapping_is_read_from_ssm_and_its_picklist_values_resolved(env: Env) -> None:
+    boto3.client("ssm").put_parameter(Name="/sf-bigtime/mapping", Type="String", Value=MAPPING)
+    results = env.run(env.stack(parameters=env.parameters(MappingParameterName="/sf-bigtime/mapping")))
+    assert results["mapping"].ok and results["mapping"].detail.startswith("SSM parameter /sf-bigtime/mapping")
+    assert results["bigtime-picklist:LookupProjectType"].detail == "'Consulting' resolved"
+    status = results["bigtime-picklist:StatusProduction"]
+    assert status.status == "failed" and "'Moonshot' not in BigTime's StatusProduction list" in status.detail
+    assert "In Progress" in status.detail  # what the firm has
+    assert results["salesforce-fields"].ok and results["salesforce-query"].ok  # NextStep is readable
+
+
+def test_an_unreadable_or_invalid_mapping_fails_and_skips_the_checks_that_need_it(env: Env) -> None:
+    missing = env.run(env.stack(parameters=env.parameters(MappingParameterName="/sf-bigtime/none")))
+    assert missing["mapping"].status == "failed" and "cannot be read" in missing["mapping"].detail
+    boto3.client("ssm").put_parameter(
+        Name="/sf-bigtime/bad", Type="String", Value="project: {fields: {Nm: 'not a path'}}"
+    )
+    bad = env.run(env.stack(parameters=env.parameters(MappingParameterName="/sf-bigtime/bad")))
+    assert bad["mapping"].status == "failed" and "project.fields.Nm" in bad["mapping"].detail
+    assert "sf-bigtime config check" in bad["mapping"].detail
+    for name in ("salesforce-fields", "salesforce-query", "trigger-stages"):
+        assert bad[name].status == "skipped", name
+    assert bad["salesforce-login"].ok and bad["bigtime-login"].ok
+
+
+def test_configured_picklists_follow_the_mapping() -> None:
+    assert configured_picklists(default_mapping()) == {}  # the bundled mapping names none
+    mapping = build_mapping(
+        {
+            "project": {"fields": {"TypeId": {"field": "Type", "map": {"New": "Consulting", "X": None}}}},
+            "client": {"fields": {"Notes": {"value": "x", "picklist": "LookupClientType"}}},
+            "contacts": {"fields": {"ContactType": {"value": "Billing Contact", "update": "never"}}},
+            "lifecycle": {"closed_lost": {"status": "Cancelled"}},
+        },
+        "test",
+    )
+    assert configured_picklists(mapping) == {
+        "LookupProjectType": {"Consulting"},
+        "LookupClientType": {"x"},
+        "StatusProduction": {"Cancelled"},
+    }

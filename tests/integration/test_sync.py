@@ -98,20 +98,24 @@ def test_existing_bigtime_client_with_the_same_name_is_used(world: World) -> Non
 def test_opportunity_not_in_the_trigger_stage_is_skipped_without_bigtime(world: World) -> None:
     opp_id = world.won_opportunity(stage="Negotiation/Review")
     outcome = sync_opportunity(world.request(opp_id), world.context())
-    assert outcome.status == "Skipped" and "Negotiation/Review" in outcome.message
+    assert outcome.status == "Skipped" and outcome.message == "Not synced: the stage is not 'Closed Won'."
     assert world.bt.calls == [] and world.bt.projects == []
     opp = world.sf.get("Opportunity", opp_id)
     assert opp["BigTime_Sync_Status__c"] == "Skipped"
-    # the next event changes nothing, so nothing is written (our own write must not echo forever)
+    # the next event changes nothing, so nothing is written (our own write must not echo forever),
+    # and neither does a move to another stage that does not trigger
     again = sync_opportunity(world.request(opp_id), world.context())
     assert again.status == "Skipped" and not again.wrote_back
+    world.sf.update("Opportunity", opp_id, {"StageName": "Proposal/Price Quote"})
+    moved = sync_opportunity(world.request(opp_id), world.context())
+    assert moved.status == "Skipped" and not moved.wrote_back and world.bt.calls == []
 
 
 def test_deleted_opportunity_is_skipped(world: World) -> None:
     opp_id = world.won_opportunity()
     world.sf.delete("Opportunity", opp_id)
     outcome = sync_opportunity(world.request(opp_id), world.context())
-    assert outcome.status == "Skipped" and "no longer exists" in outcome.message
+    assert outcome.status == "Skipped" and "deleted in Salesforce" in outcome.message
     assert world.bt.calls == []
 
 

@@ -15,7 +15,7 @@ from sf_bigtime.fieldcheck import (
     ResolvedField,
     find_problems,
     resolve_all,
-    worker_field_uses,
+    stack_field_uses,
     worker_soql,
 )
 from sf_bigtime.salesforce import PROJECT_OBJECT, SalesforceClient
@@ -39,7 +39,7 @@ from .sfdx import (
     xml_files,
 )
 
-WORKER_USES = worker_field_uses()
+WORKER_USES = stack_field_uses()  # the worker's and the reconcile sweep's, for the bundled mapping
 RESOLVED = [r for r in resolve_all(WORKER_USES, describe_from(objects_dir())) if isinstance(r, ResolvedField)]
 CUSTOM_FIELDS_USED = sorted({(r.sobject, r.name) for r in RESOLVED if r.custom})
 

@@ -60,7 +60,7 @@ def _roles(translated: dict) -> dict[str, dict]:
 
 def test_every_function_has_a_role(translated: dict) -> None:
     roles = _roles(translated)
-    assert {"IngestFunctionRole", "WorkerFunctionRole"} <= set(roles)
+    assert {"IngestFunctionRole", "WorkerFunctionRole", "ReconcileFunctionRole"} <= set(roles)
 
 
 def test_no_wildcard_actions_in_generated_roles(translated: dict) -> None:
@@ -85,3 +85,35 @@ def test_ingest_can_only_send_to_the_queue_and_read_its_secret(translated: dict)
         for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     )
     assert actions == ["secretsmanager:GetSecretValue", "sqs:SendMessage"]
+
+
+def test_worker_reads_only_the_mapping_parameter(translated: dict) -> None:
+    role = _roles(translated)["WorkerFunctionRole"]
+    statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    ssm = [s for s in statements if any(str(a).startswith("ssm:") for a in _list(s["Action"]))]
+    assert [_list(s["Action"]) for s in ssm] == [["ssm:GetParameter"]]
+    resource = json.dumps(ssm[0]["Resource"])
+    assert "*" not in resource
+    assert "parameter${MappingParameterName}" in resource and "HasMappingParameter" in resource
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def test_reconcile_can_only_read_state_send_to_the_queue_and_read_the_salesforce_secret(
+    translated: dict,
+) -> None:
+    role = _roles(translated)["ReconcileFunctionRole"]
+    statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    actions = sorted(
+        a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    )
+    assert actions == [
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "secretsmanager:GetSecretValue",
+        "sqs:SendMessage",
+    ]
+    resources = {json.dumps(s["Resource"], sort_keys=True) for s in statements}
+    assert all("*" not in r for r in resources), resources

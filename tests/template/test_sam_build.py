@@ -41,7 +41,7 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_functions_are_thin(build_dir: Path) -> None:
-    for name in ("IngestFunction", "WorkerFunction"):
+    for name in ("IngestFunction", "WorkerFunction", "ReconcileFunction"):
         files = sorted(p.name for p in (build_dir / name).iterdir())
         assert files == ["app.py"], f"{name} should only carry its handler: {files}"
 
@@ -50,6 +50,9 @@ def test_layer_has_the_library_and_pinned_dependencies(build_dir: Path) -> None:
     python = build_dir / "CommonLayer" / "python"
     assert (python / "sf_bigtime" / "sync.py").exists()
     assert (python / "sf_bigtime" / "py.typed").exists()
+    # the bundled mapping is read with importlib.resources at cold start: it must ship, byte for byte
+    bundled = python / "sf_bigtime" / "mapping_default.yaml"
+    assert bundled.read_bytes() == (REPO_ROOT / "layers/common/sf_bigtime/mapping_default.yaml").read_bytes()
     pins = {
         line.split("==")[0].split("[")[0].lower().replace("-", "_"): line.split("==")[1]
         for line in (REPO_ROOT / "layers/common/requirements.txt").read_text().splitlines()

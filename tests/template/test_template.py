@@ -159,3 +159,17 @@ def test_outputs(t: Template) -> None:
     for output in ("EventsEndpoint", "QueueUrl", "DeadLetterQueueUrl", "TableName", "WebhookSecretArn"):
         assert output in t.data["Outputs"]
         assert t.data["Outputs"][output].get("Description")
+
+
+def test_worker_mapping_comes_from_parameters_read_by_the_settings(t: Template) -> None:
+    env = t.function_env("WorkerFunction")
+    assert env["MAPPING_PARAMETER"] == Tag("Ref", "MappingParameterName")
+    assert env["MAPPING_FILE"] == Tag("Ref", "MappingFile")
+    params = t.data["Parameters"]
+    # empty by default: the bundled mapping applies, and TriggerStages overrides nothing
+    assert params["MappingParameterName"]["Default"] == params["MappingFile"]["Default"] == ""
+    assert params["TriggerStages"]["Default"] == ""
+    pattern = re.compile(params["MappingParameterName"]["AllowedPattern"])
+    assert pattern.match("/sf-bigtime/mapping") and pattern.match("")
+    assert not pattern.match("sf-bigtime/mapping") and not pattern.match("/a/*")
+    assert re.match(params["MappingFile"]["AllowedPattern"], "mappings/acme.yaml")

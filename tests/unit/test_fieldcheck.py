@@ -12,11 +12,13 @@ from sf_bigtime.fieldcheck import (
     CachedDescribe,
     FieldUse,
     find_problems,
+    reconcile_soql,
     soql_fields,
+    stack_field_uses,
     worker_field_uses,
     worker_soql,
 )
-from sf_bigtime.mapping import Mapping
+from sf_bigtime.mapping import build_mapping
 from sf_bigtime.salesforce import (
     OPPORTUNITY_WRITE_FIELDS,
     PROJECT_OBJECT,
@@ -63,11 +65,29 @@ def test_read_fields_are_parsed_from_the_query_the_worker_sends() -> None:
 
 
 def test_mapping_fields_extend_the_list() -> None:
-    mapping = Mapping(extra_fields=("Account.Custom_Tier__c", "Region__c"))
+    mapping = build_mapping(
+        {
+            "client": {"fields": {"Notes": "Account.Custom_Tier__c"}},
+            "project": {"fields": {"Notes": "Region__c"}},
+        },
+        "test",
+    )
     assert "Region__c" in worker_soql(mapping)
     paths = {u.path for u in worker_field_uses(mapping) if u.access == "read" and u.child is None}
     assert {"Account.Custom_Tier__c", "Region__c"} <= paths
     assert "Region__c" not in {u.path for u in worker_field_uses()}
+
+
+def test_contacts_off_means_no_contact_role_reads() -> None:
+    mapping = build_mapping({"contacts": {"enabled": False}}, "test")
+    assert not [u for u in worker_field_uses(mapping) if u.child]
+    assert [u for u in worker_field_uses() if u.child == "OpportunityContactRoles"]
+
+
+def test_the_reconcile_sweep_query_is_part_of_the_stack_fields() -> None:
+    sweep = {(u.sobject, u.path) for u in soql_fields(reconcile_soql())}
+    assert ("Opportunity", "BigTime_Project_Id__c") in sweep and ("Opportunity", "CloseDate") in sweep
+    assert sweep <= {(u.sobject, u.path) for u in stack_field_uses()}
 
 
 def test_write_fields_are_the_declared_ones() -> None:

@@ -9,6 +9,8 @@ record up by its marker first); throttling shows up as 503 (or 429), sometimes w
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +18,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from sf_bigtime.errors import PermanentError, TransientError
-from sf_bigtime.http import HttpSession, check_base_url
+from sf_bigtime.http import HttpSession, check_base_url, describe_failure
 from sf_bigtime.ratelimit import RateLimiter
 from sf_bigtime.secrets import BigTimeApiKey, BigTimeSession
 
@@ -54,7 +56,10 @@ class BigTimeClient:
     credentials: BigTimeApiKey | BigTimeSession
     timeout: float = 10.0
     limiter: RateLimiter | None = None
+    picklist_ttl: float = 900.0
+    clock: Callable[[], float] = time.monotonic
     calls: int = 0
+    _picklists: dict[str, tuple[float, list[Record]]] = field(default_factory=dict, repr=False)
     _session: HttpSession | None = field(default=None, repr=False)
     _token: str | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -65,7 +70,7 @@ class BigTimeClient:
 
     def _http(self) -> HttpSession:
         if self._session is None:
-            self._session = HttpSession(timeout=self.timeout)
+            self._session = HttpSession(timeout=self.timeout, system="bigtime")
             self._session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
         return self._session
 
@@ -105,7 +110,7 @@ class BigTimeClient:
             # proves it did not. Being conservative costs one lookup on the retry, never a duplicate.
             applied = method != "GET" and not isinstance(exc, requests.ConnectTimeout)
             raise BigTimeCallError(
-                f"BigTime {method} {_strip_ids(path)} failed: {type(exc).__name__}", maybe_applied=applied
+                f"BigTime {method} {_strip_ids(path)} failed: {describe_failure(exc)}", maybe_applied=applied
             ) from None
 
     def request(
@@ -170,6 +175,12 @@ class BigTimeClient:
             ) from None
 
     # -- resources --------------------------------------------------------------------------------
+    def get_client(self, client_id: int) -> Record:
+        return _one(self.request("GET", f"/client/detail/{client_id}", params={"View": "Detailed"}), "client")
+
+    def update_client(self, client_id: int, fields: dict[str, Any]) -> Record:
+        return _one(self.request("POST", f"/client/detail/{client_id}", json=fields), "client")
+
     def list_clients(self) -> list[Record]:
         return [
             as_record(c) for c in _as_list(self.request("GET", "/client", params={"ShowInactive": "true"}))
@@ -200,8 +211,59 @@ class BigTimeClient:
             self.request("POST", "/project/contact", json={**fields, "ProjectSid": project_id}), "contact"
         )
 
+    def update_project_contact(self, contact_id: int, fields: dict[str, Any]) -> Record:
+        return _one(self.request("POST", f"/project/contact/{contact_id}", json=fields), "contact")
+
+    def project_custom_fields(self, project_id: int) -> list[Record]:
+        return [as_record(f) for f in _as_list(self.request("GET", f"/project/CustomFields/{project_id}"))]
+
+    def set_project_custom_fields(self, project_id: int, values: dict[str, str]) -> None:
+        # The body of CustomFieldsByName is [Unknown] in the reference; a list of {Name, Value} is the
+        # shape the wrapper code uses for its twin (staff UDFs).
+        body = [{"Name": name, "Value": value} for name, value in values.items()]
+        self.request("POST", f"/project/CustomFieldsByName/{project_id}", json=body)
+
     def picklist(self, name: str) -> list[Record]:
         return [as_record(i) for i in _as_list(self.request("GET", f"/picklist/FieldValues/{name}"))]
+
+    def picklist_id(self, list_name: str, value_name: str) -> int:
+        """The id of a firm-defined field value by name (case-insensitive), e.g. project type "Consulting".
+
+        Lists are cached for ``picklist_ttl`` seconds across warm invocations: they change rarely and each
+        read is a rate-limited call. A name not found is looked up once more in a fresh list (someone may
+        just have added it) before it becomes a permanent error naming the values that exist.
+        """
+        items, fetched = self._picklist_cached(list_name, fresh=False)
+        found = _find_value(items, value_name)
+        if found is None and not fetched:
+            items, _ = self._picklist_cached(list_name, fresh=True)
+            found = _find_value(items, value_name)
+        if found is not None:
+            return found
+        names = ", ".join(repr(str(i.get("Name"))) for i in items) or "none"
+        raise PermanentError(
+            f"BigTime has no {list_name} value named {value_name!r} (active values: {names}); "
+            "fix the mapping or add the value in BigTime",
+            code="bigtime_picklist",
+        )
+
+    def _picklist_cached(self, list_name: str, *, fresh: bool) -> tuple[list[Record], bool]:
+        """(items, whether they were fetched just now)."""
+        now = self.clock()
+        cached = self._picklists.get(list_name)
+        if not fresh and cached is not None and now - cached[0] < self.picklist_ttl:
+            return cached[1], False
+        items = self.picklist(list_name)
+        self._picklists[list_name] = (now, items)
+        return items, True
+
+
+def _find_value(items: list[Record], name: str) -> int | None:
+    wanted = name.strip().casefold()
+    for item in items:
+        if str(item.get("Name") or "").strip().casefold() == wanted:
+            return record_id(item, "Id", "id", "SystemId")
+    return None
 
 
 def _as_list(data: Any) -> list[Any]:

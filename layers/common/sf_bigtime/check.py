@@ -3,11 +3,12 @@
 It reads the stack's outputs and parameters, then, with the very secrets the functions use:
 
 - the three secrets are readable and have every key (the message names a missing key, never a value);
+- the stack's mapping (the bundled default, its SSM parameter or file, and TriggerStages) is valid;
 - each ingest endpoint answers, and refuses a request without credentials;
 - Salesforce: the worker's login works (which org, sandbox or not), the org is one the stack accepts,
-  every field the worker reads or writes exists and is accessible to the integration user (a describe
-  walk over :func:`sf_bigtime.fieldcheck.worker_field_uses`), the worker's own query runs, and the trigger
-  stages are active values of the Stage picklist;
+  every field the functions read or write exists and is accessible to the integration user (a describe
+  walk over :func:`sf_bigtime.fieldcheck.stack_field_uses` for the stack's mapping), the worker's own
+  query runs, and the trigger stages are active values of the Stage picklist;
 - BigTime: the API key and firm id are accepted, and every picklist value the mapping names resolves (with
   none named, the standard "Field Values" lists answer).
 
@@ -32,9 +33,21 @@ from sf_bigtime.fieldcheck import (
     FieldProblem,
     ResolvedField,
     resolve_all,
-    worker_field_uses,
+    stack_field_uses,
 )
-from sf_bigtime.mapping import Mapping
+from sf_bigtime.mapping import (
+    CLIENT_PICKLISTS,
+    CONTACT_PICKLISTS,
+    PROJECT_PICKLISTS,
+    Mapping,
+    MappingError,
+    Trigger,
+    UpdatePolicy,
+    build_mapping,
+    merge,
+    parse_yaml,
+    policy,
+)
 from sf_bigtime.salesforce import SalesforceClient
 from sf_bigtime.secrets import (
     BigTimeCredentials,
@@ -43,7 +56,9 @@ from sf_bigtime.secrets import (
     WebhookSecret,
     parse_secret,
 )
+from sf_bigtime.settings import WorkerSettings
 from sf_bigtime.sfid import same_org
+from sf_bigtime.worker import mapping_source
 
 Status = Literal["ok", "failed", "skipped"]
 
@@ -93,7 +108,8 @@ class StackConfig:
 
     @property
     def trigger_stages(self) -> tuple[str, ...]:
-        return _split(self.parameters.get("TriggerStages")) or ("Closed Won",)
+        """TriggerStages (empty: the mapping's trigger.stages decide)."""
+        return _split(self.parameters.get("TriggerStages"))
 
     @property
     def org_ids(self) -> tuple[str, ...]:
@@ -137,7 +153,7 @@ def stack_from_local(path: Path) -> StackConfig:
         raise CheckError(f"cannot read {path}: {exc}") from None
     try:
         aws, ingest, sf = data["aws"], data["ingest"], data["salesforce"]
-        stages = (data.get("settings") or {}).get("trigger_stages") or ["Closed Won"]
+        stages = (data.get("settings") or {}).get("trigger_stages") or []
         return StackConfig(
             name=str(path),
             kind="local",
@@ -170,6 +186,7 @@ class Checker:
 
     stack: StackConfig
     secretsmanager: Any
+    ssm: Any = None  # reads the mapping when the stack keeps it in an SSM parameter
     http: requests.Session = field(default_factory=requests.Session)
     results: list[CheckResult] = field(default_factory=list)
 
@@ -178,9 +195,10 @@ class Checker:
         salesforce = self._secret("salesforce-secret", "SalesforceSecretArn", SalesforceCredentials)
         bigtime = self._secret("bigtime-secret", "BigTimeSecretArn", BigTimeCredentials)
         self._secret("webhook-secret", "WebhookSecretArn", WebhookSecret, source=self.stack.outputs)
+        mapping = self._mapping()
         self._endpoints()
-        self._salesforce(salesforce)
-        self._bigtime(bigtime)
+        self._salesforce(salesforce, mapping)
+        self._bigtime(bigtime, mapping)
         return self.results
 
     @property
@@ -234,6 +252,15 @@ class Checker:
         self._add(name, "ok", f"{arn}: {_secret_summary(parsed)}")
         return parsed
 
+    def _mapping(self) -> Mapping | None:
+        try:
+            mapping, name = stack_mapping(self.stack, self.ssm)
+        except MappingError as exc:
+            self._add("mapping", "failed", f"{exc} (check it with `sf-bigtime config check`)")
+            return None
+        self._add("mapping", "ok", f"{name}: trigger {mapping.trigger.describe()}")
+        return mapping
+
     # -- ingest ---------------------------------------------------------------------------------------------
     def _endpoints(self) -> None:
         for output in ENDPOINT_OUTPUTS:
@@ -258,7 +285,7 @@ class Checker:
                 self._add(name, "failed", f"{url} answered HTTP {reply.status_code} instead of 401")
 
     # -- Salesforce -----------------------------------------------------------------------------------------
-    def _salesforce(self, credentials: Any) -> None:
+    def _salesforce(self, credentials: Any, mapping: Mapping | None) -> None:
         names = (
             "salesforce-login",
             "salesforce-org",
@@ -297,21 +324,24 @@ class Checker:
                 f"{','.join(self.stack.org_ids) or 'empty'}: events from this org would be refused, or the "
                 "worker reads a different org than the one sending events",
             )
+        if mapping is None:
+            for name in names[2:]:
+                self._add(name, "skipped", "the mapping is not valid")
+            return
         describe = CachedDescribe(client.describe)
-        mapping = Mapping(trigger_stages=self.stack.trigger_stages)
         self._fields(describe, mapping)
         try:
-            client.read_opportunity("006000000000000AAA", mapping.extra_fields)
+            client.read_opportunity("006000000000000AAA", *mapping.query_fields())
         except SyncError as exc:
             self._add("salesforce-query", "failed", exc.reason)
         else:
             self._add(
                 "salesforce-query", "ok", "the worker's Opportunity query runs for the integration user"
             )
-        self._stages(describe, self.stack.trigger_stages)
+        self._stages(describe, mapping.trigger)
 
     def _fields(self, describe: Callable[[str], Any], mapping: Mapping) -> None:
-        uses = worker_field_uses(mapping)
+        uses = stack_field_uses(mapping)
         try:
             resolved = resolve_all(uses, describe)
         except SyncError as exc:
@@ -335,11 +365,15 @@ class Checker:
         self._add(
             "salesforce-fields",
             "ok",
-            f"all {reads} fields the worker reads and {len(uses) - reads} it writes are there "
+            f"all {reads} fields the functions read and {len(uses) - reads} they write are there "
             f"({len(custom)} custom)",
         )
 
-    def _stages(self, describe: Callable[[str], Any], stages: tuple[str, ...]) -> None:
+    def _stages(self, describe: Callable[[str], Any], trigger: Trigger) -> None:
+        if trigger.any_won:
+            self._add("trigger-stages", "ok", "the mapping syncs every won stage (any_won)")
+            return
+        stages = tuple(trigger.stages)
         try:
             opportunity = describe("Opportunity") or {}
         except SyncError as exc:
@@ -354,19 +388,20 @@ class Checker:
             self._add(
                 "trigger-stages",
                 "failed",
-                f"TriggerStages {', '.join(map(repr, missing))} not an active Opportunity stage "
-                "(Setup > Object Manager > Opportunity > Fields > Stage)",
+                f"trigger stage(s) {', '.join(map(repr, missing))} not an active Opportunity stage "
+                "(Setup > Object Manager > Opportunity > Fields > Stage); they come from TriggerStages "
+                "or the mapping's trigger.stages",
             )
         else:
             self._add("trigger-stages", "ok", f"{', '.join(map(repr, stages))} active in the Stage picklist")
 
     # -- BigTime --------------------------------------------------------------------------------------------
-    def _bigtime(self, credentials: Any) -> None:
+    def _bigtime(self, credentials: Any, mapping: Mapping | None) -> None:
         if credentials is None:
             self._add("bigtime-login", "skipped", "the BigTime secret is not usable")
             return
         client = BigTimeClient(credentials, timeout=HTTP_TIMEOUT)
-        wanted = configured_picklists(Mapping(trigger_stages=self.stack.trigger_stages))
+        wanted = configured_picklists(mapping) if mapping is not None else {}
         lists = list(wanted) or list(STANDARD_PICKLISTS)
         logged_in = False
         for name in lists:
@@ -410,13 +445,51 @@ class Checker:
 
 
 def configured_picklists(mapping: Mapping) -> dict[str, set[str]]:
-    """BigTime "Field Values" lists and the value names the mapping uses.
+    """BigTime "Field Values" lists the mapping writes, with the value names it gives itself (constants,
+    ``map`` targets, defaults, lifecycle statuses). Values copied from a Salesforce field are known only at
+    sync time; their list is still checked to answer. Same rule as ``transform.section_payload``: the
+    source's ``picklist``, else the list known for that BigTime field."""
+    known = {"client": CLIENT_PICKLISTS, "project": PROJECT_PICKLISTS, "contacts": CONTACT_PICKLISTS}
+    sections: dict[str, Any] = {"client": mapping.client, "project": mapping.project}
+    if mapping.contacts.enabled:
+        sections["contacts"] = mapping.contacts
+    wanted: dict[str, set[str]] = {}
+    for kind, section in sections.items():
+        for bt_field, source in section.fields.items():
+            if source is None or policy(section, source) is UpdatePolicy.NEVER:
+                continue
+            name = source.picklist or known[kind].get(bt_field.lower())
+            if name:
+                names = [source.value, source.default, *(source.map or {}).values()]
+                wanted.setdefault(name, set()).update(v for v in names if isinstance(v, str))
+    lifecycle = mapping.lifecycle
+    for action in (lifecycle.closed_lost, lifecycle.reopened, lifecycle.deleted):
+        if action.status:
+            wanted.setdefault(PROJECT_PICKLISTS["statusprod"], set()).add(action.status)
+    return wanted
 
-    The built-in mapping names none. A mapping that does (values given by name, resolved through
-    ``/picklist/FieldValues/{list}``) exposes them as ``picklist_values() -> {list: {names}}``.
-    """
-    values = getattr(mapping, "picklist_values", None)
-    return {str(k): set(v) for k, v in values().items()} if callable(values) else {}
+
+def stack_mapping(stack: StackConfig, ssm: Any) -> tuple[Mapping, str]:
+    """The mapping the stack's worker runs with, built as the worker builds it (``mapping_source``:
+    MappingParameterName or MappingFile merged onto the bundled default, TriggerStages on top)."""
+    parameters = stack.parameters
+    settings = WorkerSettings.model_construct(
+        trigger_stages=stack.trigger_stages,
+        mapping_parameter=parameters.get("MappingParameterName") or None,
+        mapping_file=parameters.get("MappingFile") or None,
+        bigtime_project_url=None,
+    )
+    source = mapping_source(settings)
+    if not source.parameter:
+        return source.load(), source.name
+    # Read with the operator's AWS session (profile, region, or the local stack's moto), not Lambda's.
+    try:
+        text = ssm.get_parameter(Name=source.parameter, WithDecryption=True)["Parameter"]["Value"]
+    except Exception as exc:  # ParameterNotFound, AccessDenied, unreachable
+        reason = getattr(exc, "response", {}).get("Error", {}).get("Message") or type(exc).__name__
+        raise MappingError(source.name, [("", f"cannot be read: {reason}")]) from None
+    mapping = build_mapping(merge(parse_yaml(text, source.name), source.overrides), source.name)
+    return mapping, source.name
 
 
 def _secret_summary(secret: Any) -> str:

@@ -9,8 +9,9 @@ One source of truth, taken from the code that talks to Salesforce rather than ke
 
 :func:`find_problems` walks each path through ``describe`` results (relationship by relationship), so
 the same check runs against a real org (``sf-bigtime check``) and offline against the SFDX metadata
-(tests load it into the fake org). A mapping that reads more fields extends the read list through
-:func:`worker_field_uses`; a new query elsewhere adds its SOQL with :func:`soql_fields`.
+(tests load it into the fake org). The mapping decides which fields the query reads
+(:meth:`Mapping.query_fields`), so a custom mapping extends the list through :func:`worker_field_uses`;
+another query (the reconcile sweep's, say) adds its SOQL with :func:`soql_fields`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sf_bigtime.mapping import Mapping
+from sf_bigtime.mapping import Mapping, default_mapping
 from sf_bigtime.salesforce import (
     OPPORTUNITY_WRITE_FIELDS,
     PROJECT_OBJECT,
@@ -178,10 +179,11 @@ def _dedupe(uses: Iterable[FieldUse]) -> list[FieldUse]:
 
 # -- what the worker uses --------------------------------------------------------------------------------
 def worker_soql(mapping: Mapping | None = None) -> str:
-    """The Opportunity query of a sync, exactly as the worker builds it for this mapping."""
-    mapping = mapping or Mapping()
+    """The Opportunity query of a sync, exactly as the worker builds it for this mapping (default: the
+    bundled one)."""
+    mapping = mapping or default_mapping()
     client = SalesforceClient(_OFFLINE)  # builds the query text only; nothing is sent
-    return client.opportunity_soql(_EXAMPLE_OPPORTUNITY_ID, mapping.extra_fields)
+    return client.opportunity_soql(_EXAMPLE_OPPORTUNITY_ID, *mapping.query_fields())
 
 
 def worker_field_uses(mapping: Mapping | None = None) -> list[FieldUse]:
@@ -189,6 +191,21 @@ def worker_field_uses(mapping: Mapping | None = None) -> list[FieldUse]:
     writes = [FieldUse("Opportunity", f, "update") for f in OPPORTUNITY_WRITE_FIELDS]
     writes += [FieldUse(PROJECT_OBJECT, f, "upsert") for f in PROJECT_WRITE_FIELDS]
     return _dedupe([*soql_fields(worker_soql(mapping)), *writes])
+
+
+def reconcile_soql() -> str:
+    """The reconcile sweep's query (and backfill's) with every optional clause, as it builds it."""
+    from datetime import UTC, date, datetime
+
+    from sf_bigtime.sweep import SweepQuery
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    return SweepQuery(("Closed Won",), date(2026, 1, 1), now, now, 10).soql()
+
+
+def stack_field_uses(mapping: Mapping | None = None) -> list[FieldUse]:
+    """Every field the stack's functions read or write: the worker's and the reconcile sweep's."""
+    return _dedupe([*worker_field_uses(mapping), *soql_fields(reconcile_soql())])
 
 
 # -- checking them against describe results --------------------------------------------------------------

@@ -5,14 +5,28 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
+from sf_bigtime.observability import record_call
+
 USER_AGENT = "sf-bigtime/0.1 (+https://github.com/sf-bigtime/sf-bigtime)"
+
+
+def describe_failure(exc: requests.RequestException) -> str:
+    """A transport failure in words; a read timeout on a retried GET surfaces as a ConnectionError
+    wrapping urllib3's timeout, which would otherwise read like a refused connection."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(exc, requests.Timeout) or isinstance(reason, Urllib3Timeout):
+        kind = type(reason).__name__ if isinstance(reason, Urllib3Timeout) else type(exc).__name__
+        return f"timed out ({kind})"
+    return type(exc).__name__
 
 
 def is_loopback_url(url: str) -> bool:
@@ -48,9 +62,11 @@ class HttpSession(requests.Session):
         rewrite_base: str | None = None,
         retries: int = 2,
         retry_after_max: int = 5,
+        system: str | None = None,
     ) -> None:
         super().__init__()
         self.timeout = timeout
+        self.system = system  # "bigtime" | "salesforce": each call's latency/status goes to observability
         self.rewrite_base = rewrite_base.rstrip("/") if rewrite_base else None
         retry = Retry(
             total=retries,
@@ -73,4 +89,13 @@ class HttpSession(requests.Session):
         kwargs.setdefault("timeout", self.timeout)
         if self.rewrite_base:
             url = re.sub(r"^https?://[^/]+", self.rewrite_base, str(url))
-        return super().request(method, url, *args, **kwargs)
+        if self.system is None:
+            return super().request(method, url, *args, **kwargs)
+        # Timed around the adapter's own retries: this is the latency the worker actually waits.
+        start, status = time.perf_counter(), 0
+        try:
+            response = super().request(method, url, *args, **kwargs)
+            status = response.status_code
+            return response
+        finally:
+            record_call(self.system, (time.perf_counter() - start) * 1000, status)

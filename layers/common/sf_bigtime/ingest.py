@@ -10,10 +10,12 @@ import base64
 import binascii
 import hmac
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sf_bigtime import observability as obs
 from sf_bigtime.inbound import InboundError
 from sf_bigtime.inbound.json_event import parse_json_events
 from sf_bigtime.messages import SyncRequest
@@ -38,27 +40,57 @@ class Accepted:
     requests: list[SyncRequest]
 
 
-def handle_http(event: dict[str, Any], deps: IngestDeps, log: Any = None) -> dict[str, Any]:
+def handle_http(
+    event: dict[str, Any], deps: IngestDeps, log: Any = None, metrics: obs.Emitter | None = None
+) -> dict[str, Any]:
     """Turn one HTTP API event into a response: 202 once everything is on SQS, else a clear 4xx/5xx."""
+    metrics = metrics or obs.Emitter(obs.INGEST)
     try:
         accepted = _accept(event, deps)
     except InboundError as exc:
         if log is not None:
             log.warning("request refused", extra={"status": exc.status, "code": exc.code, "field": exc.field})
+        metrics.emit(obs.EVENTS_REJECTED, Source=_source_hint(event), Reason=exc.code)
         return _json_error(exc.status, exc.code, exc.message, exc.field)
     try:
         deps.enqueue(accepted.requests)
     except EnqueueError as exc:
         if log is not None:
             log.error("enqueue failed; answering 503 so Salesforce retries", extra={"error": str(exc)})
+        for source, count in Counter(r.source for r in accepted.requests).items():
+            metrics.emit(obs.EVENTS_REJECTED, count, Source=source, Reason="enqueue_failed")
         return _json_error(503, "enqueue_failed", "could not queue the event(s); please retry")
     ids = [req.delivery_id for req in accepted.requests]
     if log is not None:
+        # The same keys the worker logs, so one Logs Insights filter follows an event end to end.
+        one = (
+            {"opportunity_id": accepted.requests[0].opportunity_id, "delivery_id": ids[0]}
+            if len(ids) == 1
+            else {}
+        )
         log.info(
             "accepted",
-            extra={"count": len(ids), "opportunity_ids": [r.opportunity_id for r in accepted.requests]},
+            extra={
+                "count": len(ids),
+                "opportunity_ids": [r.opportunity_id for r in accepted.requests],
+                "delivery_ids": ids,
+                **one,
+            },
         )
+    for source, count in Counter(r.source for r in accepted.requests).items():
+        metrics.emit(obs.EVENTS_ACCEPTED, count, Source=source)
     return _json(202, {"accepted": len(ids), "ids": ids})
+
+
+def _source_hint(event: dict[str, Any]) -> str:
+    """The likely source of a refused request (it was not parsed far enough to know for sure)."""
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "").lower()
+    if "xml" in content_type:
+        return "outbound_message"
+    if "json" in content_type:
+        return "json"
+    return "unknown"
 
 
 def _accept(event: dict[str, Any], deps: IngestDeps) -> Accepted:

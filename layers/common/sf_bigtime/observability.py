@@ -1,15 +1,207 @@
 """Metric names the code emits (namespace ``SfBigtime``). The dashboard and alarms in template.yaml are
-checked against this module by the template tests, so the two cannot drift."""
+checked against this module by the template tests, so the two cannot drift.
+
+Every metric is declared once in :data:`METRICS` with its unit, the function (``service`` dimension,
+which Powertools adds to everything) that emits it and its extra dimensions. Code emits through
+:class:`Emitter`, which refuses undeclared names or dimensions, so what the template references, what
+this module declares and what the functions print as EMF are the same set (tests check all three).
+
+The module also keeps a small per-thread log of outgoing HTTP calls (system, latency, status), filled by
+``sf_bigtime.http.HttpSession`` and drained by the worker after each record into latency and throttling
+metrics: the clients stay free of metrics code.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
 NAMESPACE = "SfBigtime"
+
+# The ``service`` dimension of each function (POWERTOOLS_SERVICE_NAME in template.yaml).
+INGEST = "sf-bigtime-ingest"
+WORKER = "sf-bigtime-worker"
+RECONCILE = "sf-bigtime-reconcile"
 
 SYNC_SUCCEEDED = "SyncSucceeded"
 SYNC_SKIPPED = "SyncSkipped"
 SYNC_FAILED = "SyncFailed"  # permanent: a person must act (alarm)
 SYNC_RETRIED = "SyncRetried"  # transient: retried through SQS with backoff
+SYNC_REPLAYED = "SyncReplayed"  # a duplicate delivery: the first outcome was replayed, nothing ran
+SYNC_ERRORS = "SyncErrors"  # both kinds, by error code: "failures by kind" on the dashboard
 PROJECTS_CREATED = "ProjectsCreated"
 CLIENTS_CREATED = "ClientsCreated"
+PROJECTS_UPDATED = "ProjectsUpdated"  # sync fields or a lifecycle action changed an existing project
+CLIENTS_UPDATED = "ClientsUpdated"
 BIGTIME_CALLS = "BigTimeCalls"
 SALESFORCE_CALLS = "SalesforceCalls"
+END_TO_END_LATENCY = "EndToEndLatency"  # event received by ingest -> written back onto the Opportunity
+BIGTIME_LATENCY = "BigTimeLatency"
+SALESFORCE_LATENCY = "SalesforceLatency"
+BIGTIME_THROTTLED = "BigTimeThrottled"  # BigTime answered 429/503 (after the client's own GET retries)
+SALESFORCE_API_REMAINING = "SalesforceApiRemaining"  # from Sforce-Limit-Info, org-wide, last 24 h
+EVENTS_ACCEPTED = "EventsAccepted"
+EVENTS_REJECTED = "EventsRejected"
+RECONCILE_MISSED = "ReconcileMissed"  # won Opportunities whose event never arrived (alarm)
+RECONCILE_DEFERRED = "ReconcileDeferred"  # found but over the per-run bound: picked up by the next run
+
+COUNT = "Count"
+MILLISECONDS = "Milliseconds"
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    unit: str
+    services: tuple[str, ...]
+    description: str
+    dimensions: tuple[str, ...] = ()  # beyond ``service``
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric(SYNC_SUCCEEDED, COUNT, (WORKER,), "Syncs that ended Synced (project created or linked)."),
+        Metric(SYNC_SKIPPED, COUNT, (WORKER,), "Syncs with nothing to do (not a trigger stage, deleted)."),
+        Metric(SYNC_FAILED, COUNT, (WORKER,), "Permanent failures: not retried, reason on the Opportunity."),
+        Metric(SYNC_RETRIED, COUNT, (WORKER,), "Transient failures, retried through SQS with backoff."),
+        Metric(
+            SYNC_ERRORS,
+            COUNT,
+            (WORKER,),
+            "Every failure by Kind (permanent|transient) and Code (e.g. bigtime_rejected).",
+            ("Kind", "Code"),
+        ),
+        Metric(
+            SYNC_REPLAYED,
+            COUNT,
+            (WORKER,),
+            "Duplicate deliveries: the first outcome was replayed, nothing ran.",
+        ),
+        Metric(PROJECTS_CREATED, COUNT, (WORKER,), "BigTime projects created."),
+        Metric(CLIENTS_CREATED, COUNT, (WORKER,), "BigTime clients created."),
+        Metric(
+            PROJECTS_UPDATED, COUNT, (WORKER,), "Existing BigTime projects changed (sync fields, lifecycle)."
+        ),
+        Metric(CLIENTS_UPDATED, COUNT, (WORKER,), "Existing BigTime clients changed (sync fields)."),
+        Metric(BIGTIME_CALLS, COUNT, (WORKER,), "BigTime API calls spent by completed syncs."),
+        Metric(SALESFORCE_CALLS, COUNT, (WORKER,), "Salesforce API calls spent by completed syncs."),
+        Metric(
+            END_TO_END_LATENCY,
+            MILLISECONDS,
+            (WORKER,),
+            "From the event reaching ingest to the result written back onto the Opportunity.",
+        ),
+        Metric(BIGTIME_LATENCY, MILLISECONDS, (WORKER,), "Duration of each BigTime HTTP call."),
+        Metric(
+            SALESFORCE_LATENCY,
+            MILLISECONDS,
+            (WORKER, RECONCILE),
+            "Duration of each Salesforce HTTP call (token requests included).",
+        ),
+        Metric(BIGTIME_THROTTLED, COUNT, (WORKER,), "BigTime calls answered 429 or 503 (throttling)."),
+        Metric(
+            SALESFORCE_API_REMAINING,
+            COUNT,
+            (WORKER, RECONCILE),
+            "API calls left in the org's rolling 24 h allowance (Sforce-Limit-Info).",
+        ),
+        Metric(EVENTS_ACCEPTED, COUNT, (INGEST,), "Events put on the queue, by Source.", ("Source",)),
+        Metric(
+            EVENTS_REJECTED,
+            COUNT,
+            (INGEST,),
+            "Requests refused (4xx) or not queued (503), by Source and Reason (error code).",
+            ("Source", "Reason"),
+        ),
+        Metric(
+            RECONCILE_MISSED,
+            COUNT,
+            (RECONCILE,),
+            "Won Opportunities the scheduled reconcile found without a delivered event, and enqueued.",
+        ),
+        Metric(
+            RECONCILE_DEFERRED,
+            COUNT,
+            (RECONCILE,),
+            "Missed Opportunities left for the next run (over ReconcileMaxPerRun).",
+        ),
+    )
+}
+
+
+class Emitter:
+    """Emit declared metrics for one function: plain ones through Powertools ``Metrics`` (aggregated
+    into one EMF document per invocation), ones with extra dimensions as their own EMF document
+    (``single_metric``), because a Powertools ``Metrics`` object has one dimension set per flush.
+
+    Without a ``Metrics`` object (CLI, tests) nothing is printed, but names are still checked.
+    """
+
+    def __init__(self, service: str, metrics: Any = None) -> None:
+        self.service = service
+        self.metrics = metrics
+
+    def emit(self, name: str, value: float = 1, **dimensions: str) -> None:
+        spec = check(name, self.service, tuple(dimensions))
+        if self.metrics is None:
+            return
+        if not dimensions:
+            self.metrics.add_metric(name=name, unit=spec.unit, value=value)
+            return
+        from aws_lambda_powertools.metrics import single_metric
+        from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+        if is_metrics_disabled():
+            return
+        with single_metric(
+            name=name,
+            unit=spec.unit,
+            value=value,
+            namespace=NAMESPACE,
+            default_dimensions={"service": self.service, **dimensions},
+        ):
+            pass
+
+
+def check(name: str, service: str, dimensions: tuple[str, ...]) -> Metric:
+    """The declaration of ``name``; raises if this service may not emit it with these dimensions."""
+    spec = METRICS.get(name)
+    if spec is None:
+        raise ValueError(f"metric {name!r} is not declared in sf_bigtime.observability.METRICS")
+    if service not in spec.services:
+        raise ValueError(f"metric {name!r} is not declared for service {service!r}")
+    if set(dimensions) != set(spec.dimensions):
+        raise ValueError(f"metric {name!r} takes dimensions {spec.dimensions}, got {dimensions}")
+    return spec
+
+
+# -- outgoing HTTP calls ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Call:
+    system: str  # "bigtime" | "salesforce"
+    elapsed_ms: float
+    status: int  # 0 when no reply arrived (timeout, connection error)
+
+
+_MAX_CALLS = 1000  # a CLI walking thousands of pages never drains: keep the newest only
+_calls = threading.local()
+
+
+def record_call(system: str, elapsed_ms: float, status: int) -> None:
+    """Called by HttpSession for every request (thread-local: the local stack runs workers in threads)."""
+    log = getattr(_calls, "log", None)
+    if log is None:
+        log = _calls.log = deque(maxlen=_MAX_CALLS)
+    log.append(Call(system, elapsed_ms, status))
+
+
+def drain_calls() -> list[Call]:
+    log = getattr(_calls, "log", None)
+    if not log:
+        return []
+    calls = list(log)
+    log.clear()
+    return calls

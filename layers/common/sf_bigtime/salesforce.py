@@ -9,7 +9,7 @@ single refresh-and-retry lives here instead.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -23,66 +23,37 @@ from simple_salesforce.exceptions import (
 )
 
 from sf_bigtime.errors import PermanentError, TransientError
-from sf_bigtime.http import HttpSession, check_base_url
+from sf_bigtime.http import HttpSession, check_base_url, describe_failure
 from sf_bigtime.secrets import SalesforceClientCredentials, SalesforceJwtBearer
 
 CALL_CLIENT = "sf-bigtime"  # Sforce-Call-Options client=…: tags our writes (CDC changeOrigin, logs)
 CALL_OPTIONS = {"Sforce-Call-Options": f"client={CALL_CLIENT}"}
 
-OPPORTUNITY_FIELDS = (
+# What every sync reads, whatever the mapping: the decision fields, the Account, and our own write-back
+# fields (to skip a write-back that would change nothing). The mapping adds the fields it uses; nothing
+# else is selected, so an org without record types or with restricted fields is not asked for them.
+OPPORTUNITY_BASE_FIELDS = (
     "Id",
     "Name",
     "StageName",
     "IsWon",
     "IsClosed",
-    "CloseDate",
-    "Amount",
-    "Probability",
-    "Description",
-    "Type",
-    "LeadSource",
-    "NextStep",
-    "RecordTypeId",
-    "LastModifiedDate",
-    "SystemModstamp",
+    "IsDeleted",
     "AccountId",
-    "OwnerId",
+    "Account.Name",
+    "LastModifiedDate",
     "BigTime_Project_Id__c",
     "BigTime_Sync_Status__c",
-    "Account.Id",
-    "Account.Name",
-    "Account.Phone",
-    "Account.Fax",
-    "Account.Website",
-    "Account.Type",
-    "Account.Industry",
-    "Account.Description",
-    "Account.BillingStreet",
-    "Account.BillingCity",
-    "Account.BillingState",
-    "Account.BillingPostalCode",
-    "Account.BillingCountry",
-    "Owner.Name",
-    "Owner.Email",
-    "RecordType.DeveloperName",
 )
-CONTACT_ROLE_FIELDS = (
+CONTACT_ROLE_BASE_FIELDS = (
     "Id",
     "ContactId",
     "Role",
     "IsPrimary",
+    "IsDeleted",
     "Contact.FirstName",
     "Contact.LastName",
     "Contact.Email",
-    "Contact.Phone",
-    "Contact.MobilePhone",
-    "Contact.OtherPhone",
-    "Contact.Title",
-    "Contact.MailingStreet",
-    "Contact.MailingCity",
-    "Contact.MailingState",
-    "Contact.MailingPostalCode",
-    "Contact.MailingCountry",
 )
 
 # Everything the worker writes. write_back refuses any other field (a programming error, caught by the
@@ -130,9 +101,14 @@ def record_path(record: dict[str, Any] | None, path: str) -> Any:
 
 @dataclass
 class OpportunitySnapshot:
-    """The Opportunity as read now, with Account, Owner and contact roles (the raw SOQL record)."""
+    """The Opportunity as read now, with its Account and contact roles (the raw SOQL record)."""
 
     record: dict[str, Any]
+
+    @property
+    def deleted(self) -> bool:
+        """In the recycle bin (the REST API answers ENTITY_IS_DELETED for it; queryAll still reads it)."""
+        return self.record.get("IsDeleted") is True
 
     def get(self, path: str) -> Any:
         return record_path(self.record, path)
@@ -148,7 +124,8 @@ class OpportunitySnapshot:
     @property
     def contact_roles(self) -> list[dict[str, Any]]:
         roles = self.record.get("OpportunityContactRoles") or {}
-        return list(roles.get("records") or [])
+        # queryAll also returns deleted children: a removed contact role is not a contact any more.
+        return [r for r in roles.get("records") or [] if r.get("IsDeleted") is not True]
 
 
 @dataclass
@@ -181,6 +158,7 @@ class SalesforceClient:
         return HttpSession(
             timeout=self.timeout,
             rewrite_base=check_base_url(base, "Salesforce instance_url") if base else None,
+            system="salesforce",
         )
 
     def _login(self) -> Salesforce:
@@ -205,7 +183,7 @@ class SalesforceClient:
                 code="salesforce_auth",
             ) from None
         except requests.RequestException as exc:
-            raise TransientError(f"Salesforce login unreachable: {type(exc).__name__}") from None
+            raise TransientError(f"Salesforce login unreachable: {describe_failure(exc)}") from None
         self.logins += 1  # token requests do not count against the org's API limits
         return Salesforce(session_id=session_id, instance=instance, version=self.api_version, session=session)
 
@@ -230,29 +208,44 @@ class SalesforceClient:
             except SalesforceError as exc:
                 raise _classify(what, exc) from None
             except requests.RequestException as exc:
-                raise TransientError(f"Salesforce {what} failed: {type(exc).__name__}") from None
+                raise TransientError(f"Salesforce {what} failed: {describe_failure(exc)}") from None
             except ValueError as exc:  # JSON decode errors: garbage instead of an API reply
                 raise TransientError(f"Salesforce {what} returned an unreadable reply: {exc}") from None
         raise AssertionError("unreachable")
 
     # -- reads ------------------------------------------------------------------------------------
-    def opportunity_soql(self, opportunity_id: str, extra_fields: tuple[str, ...] = ()) -> str:
-        fields = list(dict.fromkeys((*OPPORTUNITY_FIELDS, *extra_fields)))
-        roles = ", ".join(CONTACT_ROLE_FIELDS)
-        # Field names are constants of ours; the only value goes through format_soql's quoting.
+    def opportunity_soql(
+        self,
+        opportunity_id: str,
+        opportunity_fields: Sequence[str] = (),
+        contact_role_fields: Sequence[str] | None = (),
+    ) -> str:
+        """The one query of a sync; ``contact_role_fields`` None leaves the contact roles out."""
+        fields = _unique((*OPPORTUNITY_BASE_FIELDS, *opportunity_fields))
+        roles = ""
+        if contact_role_fields is not None:
+            role_fields = ", ".join(_unique((*CONTACT_ROLE_BASE_FIELDS, *contact_role_fields)))
+            roles = (
+                f", (SELECT {role_fields} FROM OpportunityContactRoles "  # noqa: S608
+                "ORDER BY IsPrimary DESC, CreatedDate ASC)"
+            )
+        # Field paths are checked by the mapping's schema (letters, digits, _ and dots only); the only
+        # value goes through format_soql's quoting.
         return format_soql(
-            f"SELECT {', '.join(fields)}, "  # noqa: S608
-            f"(SELECT {roles} FROM OpportunityContactRoles ORDER BY IsPrimary DESC, CreatedDate ASC) "
-            "FROM Opportunity WHERE Id = {}",
+            f"SELECT {', '.join(fields)}{roles} FROM Opportunity WHERE Id = {{}}",  # noqa: S608
             opportunity_id,
         )
 
     def read_opportunity(
-        self, opportunity_id: str, extra_fields: tuple[str, ...] = ()
+        self,
+        opportunity_id: str,
+        opportunity_fields: Sequence[str] = (),
+        contact_role_fields: Sequence[str] | None = (),
     ) -> OpportunitySnapshot | None:
-        """One SOQL query: the Opportunity, its Account, Owner and contact roles; None if it is gone."""
-        soql = self.opportunity_soql(opportunity_id, extra_fields)
-        result = self._call("query", lambda sf: sf.query(soql))
+        """One SOQL query (queryAll, so a deleted Opportunity reads as deleted, not as missing): the
+        Opportunity, its Account and contact roles, with every field the mapping uses; None if gone."""
+        soql = self.opportunity_soql(opportunity_id, opportunity_fields, contact_role_fields)
+        result = self._call("query", lambda sf: sf.query(soql, include_deleted=True))
         records = result.get("records") if isinstance(result, dict) else None
         if records is None:
             raise TransientError("Salesforce query returned an unexpected reply")
@@ -260,13 +253,24 @@ class SalesforceClient:
 
     def query_all(self, soql: str) -> Iterator[dict[str, Any]]:
         """Every record of a query, following ``nextRecordsUrl`` (one API call per page)."""
+        for page in self.query_pages(soql):
+            yield from page.get("records", [])
+
+    def query_pages(self, soql: str) -> Iterator[dict[str, Any]]:
+        """Each page of a query as Salesforce returns it (``totalSize`` lets callers show progress)."""
         result = self._call("query", lambda sf: sf.query(soql))
         while True:
-            yield from result.get("records", [])
+            yield result
             if result.get("done", True):
                 return
             next_url = result["nextRecordsUrl"]
             result = self._call("query_more", lambda sf, u=next_url: sf.query_more(u, identifier_is_url=True))
+
+    @property
+    def api_usage(self) -> tuple[int, int] | None:
+        """(used, allowed) API calls of the org's rolling 24 h, from the last reply's Sforce-Limit-Info."""
+        usage = (getattr(self._sf, "api_usage", None) or {}).get("api-usage")
+        return (int(usage.used), int(usage.total)) if usage is not None else None
 
     # -- writes -----------------------------------------------------------------------------------
     def write_back(self, opportunity_id: str, wb: WriteBack) -> None:
@@ -354,7 +358,24 @@ def _classify(what: str, exc: SalesforceError) -> TransientError | PermanentErro
     message = "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in errors) or f"HTTP {exc.status}"
     if exc.status >= 500 or exc.status == 429 or codes & _TRANSIENT_CODES:
         return TransientError(f"Salesforce {what} failed: {message}", code="salesforce_unavailable")
+    if what == "query" and "INVALID_FIELD" in codes:
+        message += (
+            " (the mapping reads this field: check it with `sf-bigtime config check`, and that the "
+            "integration user may read it)"
+        )
     return PermanentError(f"Salesforce {what} was refused: {message}", code="salesforce_refused")
+
+
+class OpportunityDeleted(PermanentError):
+    """The Opportunity went to the recycle bin between our read and our write-back."""
+
+
+def _unique(paths: Sequence[str]) -> list[str]:
+    # SOQL field names are case-insensitive and a repeated field is a MALFORMED_QUERY.
+    seen: dict[str, str] = {}
+    for path in paths:
+        seen.setdefault(path.lower(), path)
+    return list(seen.values())
 
 
 def _composite_error(failures: list[dict[str, Any]]) -> TransientError | PermanentError:
@@ -370,4 +391,6 @@ def _composite_error(failures: list[dict[str, Any]]) -> TransientError | Permane
     message = "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in real) or "composite failed"
     if any(s >= 500 for s in statuses) or codes & _TRANSIENT_CODES:
         return TransientError(f"Salesforce write-back failed: {message}", code="salesforce_unavailable")
+    if "ENTITY_IS_DELETED" in codes:
+        return OpportunityDeleted(f"Salesforce write-back was refused: {message}", code="salesforce_deleted")
     return PermanentError(f"Salesforce write-back was refused: {message}", code="salesforce_refused")

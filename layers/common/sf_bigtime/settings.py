@@ -67,7 +67,9 @@ class WorkerSettings(BaseModel):
     salesforce_secret_arn: str = Field(min_length=1)
     bigtime_secret_arn: str = Field(min_length=1)
     salesforce_api_version: str = Field(default="66.0", pattern=r"^\d{2}\.0$")
-    trigger_stages: tuple[str, ...] = ("Closed Won",)
+    trigger_stages: tuple[str, ...] = ()  # overrides the mapping's trigger.stages when set
+    mapping_parameter: str | None = None  # SSM parameter holding the mapping YAML
+    mapping_file: str | None = None  # or a YAML file in the layer (relative to /opt/python)
     bigtime_calls_per_minute: float = Field(default=30.0, gt=0)
     http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     claim_stale_after_seconds: int = Field(default=960, gt=0)
@@ -92,6 +94,8 @@ class WorkerSettings(BaseModel):
                 "bigtime_secret_arn": "BIGTIME_SECRET_ARN",
                 "salesforce_api_version": "SALESFORCE_API_VERSION",
                 "trigger_stages": "TRIGGER_STAGES",
+                "mapping_parameter": "MAPPING_PARAMETER",
+                "mapping_file": "MAPPING_FILE",
                 "bigtime_calls_per_minute": "BIGTIME_CALLS_PER_MINUTE",
                 "http_timeout_seconds": "HTTP_TIMEOUT_SECONDS",
                 "claim_stale_after_seconds": "CLAIM_STALE_AFTER_SECONDS",
@@ -122,3 +126,48 @@ def ingest_settings() -> IngestSettings:
 @lru_cache(maxsize=1)
 def worker_settings() -> WorkerSettings:
     return WorkerSettings.from_env()
+
+
+class ReconcileSettings(BaseModel):
+    """What the scheduled reconcile needs: Salesforce (read), the state table (read) and the queue (send)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str = Field(min_length=1)
+    queue_url: str = Field(min_length=1)
+    salesforce_secret_arn: str = Field(min_length=1)
+    salesforce_api_version: str = Field(default="66.0", pattern=r"^\d{2}\.0$")
+    trigger_stages: tuple[str, ...] = ("Closed Won",)
+    http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Salesforce's own redelivery gives up after 24 h (Outbound Messages) to 3 days (Event Relay).
+    lookback_hours: float = Field(default=72.0, gt=0, le=24 * 30)
+    # Leave events in flight alone: only a change older than this without a delivery counts as missed.
+    grace_minutes: float = Field(default=10.0, ge=0)
+    max_per_run: int = Field(default=100, gt=0, le=10_000)
+
+    @field_validator("trigger_stages", mode="before")
+    @classmethod
+    def _stages(cls, value: object) -> object:
+        return _split(value)
+
+    @classmethod
+    def from_env(cls) -> ReconcileSettings:
+        return _load(
+            cls,
+            {
+                "table_name": "TABLE_NAME",
+                "queue_url": "QUEUE_URL",
+                "salesforce_secret_arn": "SALESFORCE_SECRET_ARN",
+                "salesforce_api_version": "SALESFORCE_API_VERSION",
+                "trigger_stages": "TRIGGER_STAGES",
+                "http_timeout_seconds": "HTTP_TIMEOUT_SECONDS",
+                "lookback_hours": "RECONCILE_LOOKBACK_HOURS",
+                "grace_minutes": "RECONCILE_GRACE_MINUTES",
+                "max_per_run": "RECONCILE_MAX_PER_RUN",
+            },
+        )
+
+
+@lru_cache(maxsize=1)
+def reconcile_settings() -> ReconcileSettings:
+    return ReconcileSettings.from_env()

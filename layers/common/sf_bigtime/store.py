@@ -1,10 +1,43 @@
 """The state table (DynamoDB): claims, Opportunity -> project and Account -> client mappings, outcomes.
 
-One table holds Powertools' idempotency records and these items (``id`` is the partition key):
+One table holds Powertools' idempotency records and these items (``id`` is the partition key). Their
+shape is a contract: ``sf-bigtime status`` and operators read them, so add attributes, never rename.
 
-- ``opp#<org18>#<opportunity id>``: the project mapping, the claim that guards its creation, the last
-  outcome (status, reason, attempts, API calls spent) — read by ``sf-bigtime status``.
-- ``acct#<org18>#<account id>``: the client mapping and its claim.
+``opp#<org18>#<opportunity id18>`` — one per Opportunity the worker has seen:
+
+====================== =================================================================================
+``kind``, ``org_id``,  ``"opp"``, the org, the Opportunity id
+``record_id``
+``project_id``         BigTime project ``SystemId`` (string) once created or adopted; never changes
+``project_code``       its project code; ``client_id``: its client's ``SystemId``
+``claim_token``,       present only while a worker creates the project (see below); ``needs_lookup``:
+``claimed_at``         an attempt may have created it in BigTime without recording it
+``synced_hash``        fingerprint of the mapping's ``sync`` project fields as last written to BigTime
+``contacts_hash``,     fingerprint of the contact roles as last synced; warnings about skipped contacts
+``contact_warnings``
+``contacts_lease``,    present while one worker compares and adds contacts (adding is not idempotent)
+``contacts_lease_at``
+``marker_written``     the Opportunity id is in the project custom field (``project.opportunity_id_field``)
+``lifecycle``          ``active`` | ``closed_lost`` | ``deleted``: the last lifecycle action applied
+``written_back_message`` the message last written onto the Opportunity
+``last_status``        ``Synced`` | ``Skipped`` | ``Failed`` | ``Retrying`` (a transient failure)
+``last_reason``        what happened, for a person (the Opportunity's BigTime Sync Message)
+``last_error``,        the last failure's reason and when (kept after later successes)
+``last_error_at``
+``last_changes``       map: ``created_client``, ``created_project`` (bool), ``updated_client``,
+                       ``updated_project`` (field names), ``contacts_added``, ``contacts_updated`` (int),
+                       ``lifecycle`` (event applied or null), ``wrote_back`` (bool)
+``last_warnings``      list of warnings of the last sync (e.g. a contact without a name)
+``last_salesforce_calls``, ``last_bigtime_calls``: API calls the last attempt spent (Salesforce's token
+                       requests are not API calls and are not counted)
+``last_delivery_id``,  the delivery (event) and its source (json, outbound_message, cdc, reconcile, …)
+``last_source``
+``attempts``           how many times a sync of this Opportunity ran (every outcome, retries included)
+``created_at``, ``updated_at``, ``last_attempt_at``, ``last_success_at``: epoch seconds (numbers)
+====================== =================================================================================
+
+``acct#<org18>#<account id18>``: ``kind`` ``"acct"``, ``org_id``, ``record_id``, ``client_id``,
+``client_name``, the claim attributes, ``synced_hash`` (the ``sync`` client fields), timestamps.
 
 Keys carry the org because a sandbox refreshed from production reuses production's record ids.
 Mapping items have no ``expiration``: they never expire.
@@ -84,6 +117,31 @@ class StateStore:
             raise TransientError(f"state table read failed: {type(exc).__name__}") from None
         item = reply.get("Item")
         return _plain(item) if item else None
+
+    def get_many(self, kind: Kind, org_id: str, record_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Items by record id (missing ones absent), 100 keys per BatchGetItem: reconcile reads thousands."""
+        found: dict[str, dict[str, Any]] = {}
+        name = self.table.name
+        for start in range(0, len(record_ids), 100):
+            chunk = dict.fromkeys(record_ids[start : start + 100])
+            keys = [{"id": item_key(kind, org_id, rid)} for rid in chunk]
+            request: dict[str, Any] = {name: {"Keys": keys, "ConsistentRead": True}}
+            for _attempt in range(8):  # unprocessed keys come back under load; retry them with a pause
+                try:
+                    reply = self.table.meta.client.batch_get_item(RequestItems=request)
+                except (BotoCoreError, ClientError) as exc:
+                    raise TransientError(f"state table read failed: {type(exc).__name__}") from None
+                # The resource's client (de)serialises Python values, unlike a plain boto3 client.
+                for raw in reply.get("Responses", {}).get(name, []):
+                    item = _plain(raw)
+                    found[str(item["id"]).rsplit("#", 1)[-1]] = item
+                request = reply.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(0.05 * 2**_attempt)
+            else:
+                raise TransientError("state table read failed: keys left unprocessed")
+        return found
 
     # -- claims -----------------------------------------------------------------------------------
     def claim(self, kind: Kind, org_id: str, record_id: str, *, stale_after: float) -> Claim:
@@ -171,6 +229,52 @@ class StateStore:
                 ExpressionAttributeValues=values,
             )
 
+    # -- leases: one worker at a time for work that is not safe to run twice at once -------------------
+    def lease_attrs(self, token: str) -> dict[str, Any]:
+        """Attributes that take the contacts lease, for :meth:`record` (the project's creator holds it)."""
+        return {"contacts_lease": token, "contacts_lease_at": self.clock()}
+
+    def lease(self, kind: Kind, org_id: str, record_id: str, *, stale_after: float) -> str:
+        """Take the contacts lease of an item: adding contacts is not idempotent (BigTime has no key for
+        them), so two workers must not compare-and-add at once. Raises TransientError if it is held."""
+        now = self.clock()
+        token = uuid.uuid4().hex
+        try:
+            self.table.update_item(
+                Key={"id": item_key(kind, org_id, record_id)},
+                UpdateExpression="SET contacts_lease = :t, contacts_lease_at = :now, updated_at = :now",
+                ConditionExpression=Attr("contacts_lease").not_exists()
+                | Attr("contacts_lease_at").lt(_num(now - stale_after)),
+                ExpressionAttributeValues={":t": token, ":now": _num(now)},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise TransientError(
+                    "another worker is adding this Opportunity's contacts",
+                    code="contacts_busy",
+                    retry_after=5,
+                ) from None
+            raise TransientError(f"state table write failed: {exc.response['Error'].get('Code')}") from None
+        except BotoCoreError as exc:
+            raise TransientError(f"state table write failed: {type(exc).__name__}") from None
+        return token
+
+    def end_lease(self, kind: Kind, org_id: str, record_id: str, token: str, **attrs: Any) -> None:
+        """Set ``attrs`` and give the lease back; if it was taken over meanwhile, the new holder records."""
+        names = {f"#a{i}": name for i, name in enumerate(attrs)}
+        values = {f":a{i}": _ddb(value) for i, value in enumerate(attrs.values())}
+        sets = "".join(f", {n} = {v}" for n, v in zip(names, values, strict=True))
+        with contextlib.suppress(TransientError):
+            self._conditional_update(
+                kind,
+                org_id,
+                record_id,
+                UpdateExpression=f"SET updated_at = :now{sets} REMOVE contacts_lease, contacts_lease_at",
+                ConditionExpression=Attr("contacts_lease").eq(token),
+                ExpressionAttributeValues={":now": _num(self.clock()), **values},
+                **({"ExpressionAttributeNames": names} if names else {}),
+            )
+
     def update(self, kind: Kind, org_id: str, record_id: str, **attrs: Any) -> None:
         """Set plain attributes (progress flags, outcome) on an item, creating it if needed."""
         names = {f"#a{i}": name for i, name in enumerate(attrs)}
@@ -198,6 +302,8 @@ class StateStore:
         salesforce_calls: int,
         bigtime_calls: int,
         error: str | None = None,
+        changes: dict[str, Any] | None = None,
+        warnings: list[str] | None = None,
     ) -> None:
         """The last outcome of a sync, for ``sf-bigtime status`` and the team's post-mortems."""
         now = self.clock()
@@ -234,6 +340,10 @@ class StateStore:
             values[":e"] = error[:2000]
         if status in ("Synced", "Skipped"):
             expression += ", last_success_at = :at"
+        if changes is not None:
+            expression += ", last_changes = :ch, last_warnings = :w"
+            values[":ch"] = _ddb(changes)
+            values[":w"] = [w[:500] for w in (warnings or [])][:20]
         try:
             self.table.update_item(
                 Key={"id": item_key("opp", org_id, opportunity_id)},

@@ -9,12 +9,13 @@ Powertools does the heavy lifting: ``SqsFifoPartialProcessor`` (skip only the fa
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
@@ -27,7 +28,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from sf_bigtime import observability as obs
 from sf_bigtime.bigtime import BigTimeClient
 from sf_bigtime.errors import TransientError
-from sf_bigtime.mapping import Mapping
+from sf_bigtime.mapping import Mapping, MappingError, MappingSource
 from sf_bigtime.messages import SyncRequest
 from sf_bigtime.ratelimit import RateLimiter
 from sf_bigtime.salesforce import SalesforceClient
@@ -39,7 +40,17 @@ from sf_bigtime.sync import Outcome, SyncContext, sync_opportunity
 MAX_VISIBILITY_SECONDS = 12 * 3600
 
 
-def build_context(settings: WorkerSettings) -> SyncContext:
+def mapping_source(settings: WorkerSettings) -> MappingSource:
+    """The mapping named by the stack (SSM parameter, file or the bundled default) and its overrides."""
+    overrides: dict[str, Any] = {}
+    if settings.trigger_stages:
+        overrides["trigger"] = {"stages": list(settings.trigger_stages), "any_won": False}
+    if settings.bigtime_project_url:
+        overrides["write_back"] = {"project_url": settings.bigtime_project_url}
+    return MappingSource(settings.mapping_parameter, settings.mapping_file, overrides)
+
+
+def build_context(settings: WorkerSettings, mapping: Mapping) -> SyncContext:
     """Clients for one warm Lambda: tokens and caches live as long as the execution environment."""
     return SyncContext(
         salesforce=SalesforceClient(
@@ -53,10 +64,7 @@ def build_context(settings: WorkerSettings) -> SyncContext:
             limiter=RateLimiter(settings.bigtime_calls_per_minute),
         ),
         store=StateStore(settings.table_name),
-        mapping=Mapping(
-            trigger_stages=settings.trigger_stages,
-            **({"project_url": settings.bigtime_project_url} if settings.bigtime_project_url else {}),
-        ),
+        mapping=mapping,
         claim_stale_after=settings.claim_stale_after_seconds,
     )
 
@@ -75,17 +83,18 @@ class Worker:
     """One per warm Lambda: the sync context, the idempotent sync, and the SQS client for backoff."""
 
     settings: WorkerSettings
-    context_factory: Callable[[WorkerSettings], SyncContext] = build_context
+    context_factory: Callable[[WorkerSettings, Mapping], SyncContext] = build_context
     sqs: Any = None
     logger: Logger | None = None
     metrics: Metrics | None = None
+    mappings: MappingSource | None = None
 
     def __post_init__(self) -> None:
         self._ctx: SyncContext | None = None
-        self.processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-        # A batch where every record failed is still a normal reply: the backoff above is the retry
-        # policy, and raising would add Lambda errors and ESM backoff on top (Powertools gap, see docs).
-        self.processor.raise_on_entire_batch_failure = False
+        self._run = threading.local()  # did this record's sync run, or was its outcome replayed?
+        self.mappings = self.mappings or mapping_source(self.settings)
+        self._load_mapping()  # cold start: a broken mapping stops the worker here, with its reasons
+        self.emitter = obs.Emitter(obs.WORKER, self.metrics)
         self.idempotency = IdempotencyConfig(
             event_key_jmespath="[org_id, opportunity_id, delivery_id]",
             raise_on_no_idempotency_key=True,
@@ -96,10 +105,31 @@ class Worker:
             data_keyword_argument="request", config=self.idempotency, persistence_store=persistence
         )(self._sync)
 
+    def _load_mapping(self) -> Mapping:
+        assert self.mappings is not None
+        try:
+            mapping = self.mappings.load()
+            if self.mappings.read_error and self.logger is not None:
+                self.logger.warning(
+                    "mapping refresh failed; using the last valid one",
+                    extra={"reason": self.mappings.read_error},
+                )
+            return mapping
+        except MappingError as exc:
+            if self.logger is not None:
+                self.logger.error(
+                    "the mapping is invalid: nothing is synced until it is fixed (messages wait in the queue)",
+                    extra={
+                        "mapping": exc.source,
+                        "problems": [f"{k}: {m}" if k else m for k, m in exc.problems],
+                    },
+                )
+            raise
+
     @property
     def ctx(self) -> SyncContext:
         if self._ctx is None:
-            self._ctx = self.context_factory(self.settings)
+            self._ctx = self.context_factory(self.settings, self._load_mapping())
         return self._ctx
 
     def start(self) -> None:
@@ -117,14 +147,29 @@ class Worker:
             raise
 
     def _sync(self, request: SyncRequest) -> dict[str, Any]:
-        return sync_opportunity(request, self.ctx).to_dict()
+        self._run.ran = True
+        outcome = sync_opportunity(request, self.ctx)
+        if outcome.wrote_back:
+            # Measured here, inside the idempotent function, so a replayed duplicate does not count.
+            latency = (datetime.now(UTC) - request.received_at).total_seconds() * 1000
+            self.emitter.emit(obs.END_TO_END_LATENCY, max(0.0, latency))
+        return outcome.to_dict()
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         if context is not None:
             self.idempotency.register_lambda_context(context)
         self.start()
+        # Cheap when unchanged (Powertools' parameter cache); a changed mapping applies within minutes.
+        self.ctx.mapping = self._load_mapping()
+        # One processor per batch: it holds the batch's successes and failures, and the local stack's
+        # pollers call one Worker from several threads at once (a shared one mixed up their batches and
+        # reported a failed record as done, deleting it).
+        processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+        # A batch where every record failed is still a normal reply: the backoff above is the retry
+        # policy, and raising would add Lambda errors and ESM backoff on top (Powertools gap, see docs).
+        processor.raise_on_entire_batch_failure = False
         return process_partial_response(
-            event=event, record_handler=self.handle_record, processor=self.processor, context=context
+            event=event, record_handler=self.handle_record, processor=processor, context=context
         )
 
     def handle_record(self, record: SQSRecord) -> dict[str, Any]:
@@ -134,10 +179,12 @@ class Worker:
             self.logger.thread_safe_append_keys(
                 opportunity_id=request.opportunity_id, delivery_id=request.delivery_id, source=request.source
             )
+        self._run.ran = False
         try:
             result = self._sync_once(request=request)
         except TransientError as exc:
             self._count(obs.SYNC_RETRIED)
+            self.emitter.emit(obs.SYNC_ERRORS, Kind="transient", Code=exc.code)
             self._back_off(record, exc.retry_after)
             if self.logger is not None:
                 self.logger.warning(
@@ -147,7 +194,17 @@ class Worker:
         except IdempotencyAlreadyInProgressError:
             self._back_off(record, None)
             raise
+        finally:
+            self._emit_calls()
         outcome = Outcome(**result)
+        if not self._run.ran:
+            # A duplicate delivery: Powertools replayed the first run's outcome; nothing happened again.
+            self._count(obs.SYNC_REPLAYED)
+            if self.logger is not None:
+                self.logger.info(
+                    "duplicate delivery; first outcome replayed", extra={"status": outcome.status}
+                )
+            return result
         self._count_outcome(outcome, request)
         if self.logger is not None:
             self.logger.info("synced", extra={"status": outcome.status, "outcome_message": outcome.message})
@@ -156,6 +213,7 @@ class Worker:
     def _count_outcome(self, outcome: Outcome, request: SyncRequest) -> None:
         if outcome.status == "Failed":
             self._count(obs.SYNC_FAILED)
+            self.emitter.emit(obs.SYNC_ERRORS, Kind="permanent", Code=outcome.error_code or "permanent")
         elif outcome.status == "Skipped":
             self._count(obs.SYNC_SKIPPED)
         else:
@@ -164,13 +222,28 @@ class Worker:
             self._count(obs.PROJECTS_CREATED)
         if outcome.created_client:
             self._count(obs.CLIENTS_CREATED)
-        if self.metrics is not None:
-            self.metrics.add_metric(obs.BIGTIME_CALLS, MetricUnit.Count, outcome.bigtime_calls)
-            self.metrics.add_metric(obs.SALESFORCE_CALLS, MetricUnit.Count, outcome.salesforce_calls)
+        if outcome.updated_project:
+            self._count(obs.PROJECTS_UPDATED)
+        if outcome.updated_client:
+            self._count(obs.CLIENTS_UPDATED)
+        self.emitter.emit(obs.BIGTIME_CALLS, outcome.bigtime_calls)
+        self.emitter.emit(obs.SALESFORCE_CALLS, outcome.salesforce_calls)
 
     def _count(self, name: str) -> None:
-        if self.metrics is not None:
-            self.metrics.add_metric(name, MetricUnit.Count, 1)
+        self.emitter.emit(name)
+
+    def _emit_calls(self) -> None:
+        """Latency of every BigTime/Salesforce call of this record, throttling, and the org's API allowance."""
+        for call in obs.drain_calls():
+            if call.system == "bigtime":
+                self.emitter.emit(obs.BIGTIME_LATENCY, call.elapsed_ms)
+                if call.status in (429, 503):
+                    self.emitter.emit(obs.BIGTIME_THROTTLED)
+            elif call.system == "salesforce":
+                self.emitter.emit(obs.SALESFORCE_LATENCY, call.elapsed_ms)
+        usage = self._ctx.salesforce.api_usage if self._ctx is not None else None
+        if usage is not None:
+            self.emitter.emit(obs.SALESFORCE_API_REMAINING, max(0, usage[1] - usage[0]))
 
     def _back_off(self, record: SQSRecord, retry_after: float | None) -> None:
         if self.sqs is None:

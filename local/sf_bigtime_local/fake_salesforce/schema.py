@@ -437,6 +437,7 @@ def standard_schema() -> Schema:
             ],
             deletable=False,
             has_is_deleted=False,
+            key_prefix="012",  # record ids must carry their object's prefix (a lookup checks it)
         )
     )
     schema.add(

@@ -18,10 +18,17 @@ def main(verbose: bool) -> None:
 
 
 # Subcommands live in one module per area; register them here.
+from sf_bigtime.cli.config import config  # noqa: E402
 from sf_bigtime.cli.local import demo, local  # noqa: E402
 
 main.add_command(local)
 main.add_command(demo)
+main.add_command(config)
+
+from sf_bigtime.cli.ops import backfill, reconcile, redrive, status  # noqa: E402
+
+for _command in (status, backfill, reconcile, redrive):
+    main.add_command(_command)
 
 from sf_bigtime.cli.check import check  # noqa: E402
 

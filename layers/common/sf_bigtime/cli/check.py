@@ -31,6 +31,7 @@ _MARKS = {"ok": "ok", "failed": "FAILED", "skipped": "skipped"}
     "--state-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
+    envvar="SF_BIGTIME_LOCAL_STATE",
     help="The local stack's description [default: .local/stack.json].",
 )
 @click.option("--region", help="AWS region of the stack (default: your AWS configuration's).")
@@ -46,9 +47,9 @@ def check(
 ) -> None:
     """Check that a stack can reach Salesforce and BigTime with its secrets, and that the org is ready.
 
-    Reads the stack's outputs and parameters, the three secrets, tries each ingest endpoint without
-    credentials (it must refuse), logs in to Salesforce and BigTime, checks every field the worker reads
-    or writes, runs the worker's query, and resolves the BigTime picklists. Writes nothing.
+    Reads the stack's outputs and parameters, the three secrets and the mapping, tries each ingest
+    endpoint without credentials (it must refuse), logs in to Salesforce and BigTime, checks every field
+    the functions read or write, runs the worker's query, and resolves the BigTime picklists. Writes nothing.
     """
     import boto3
 
@@ -56,20 +57,19 @@ def check(
         if stack_name and not use_local:
             session = boto3.Session(profile_name=profile, region_name=region)
             stack = stack_from_cloudformation(stack_name, session)
-            secretsmanager = session.client("secretsmanager")
         else:
             stack = stack_from_local(state_file or DEFAULT_STATE_FILE)
             # moto accepts any credentials; never send the operator's real ones to it.
-            secretsmanager = boto3.client(
-                "secretsmanager",
-                endpoint_url=stack.endpoint_url,
-                region_name=stack.region,
+            session = boto3.Session(
                 aws_access_key_id="local",
                 aws_secret_access_key="local",  # noqa: S106 - moto's dummy credentials
+                region_name=stack.region,
             )
     except CheckError as exc:
         raise click.ClickException(str(exc)) from None
-    checker = Checker(stack, secretsmanager)
+    secretsmanager = session.client("secretsmanager", endpoint_url=stack.endpoint_url)
+    ssm = session.client("ssm", endpoint_url=stack.endpoint_url)
+    checker = Checker(stack, secretsmanager, ssm)
     results = checker.run()
     if as_json:
         document = {"stack": stack.name, "kind": stack.kind, "region": stack.region, "ok": checker.ok}

@@ -20,12 +20,32 @@ def local() -> None:
 @click.option("--no-flow", is_flag=True, help="Do not let the fake org's Flow call ingest on Closed Won.")
 @click.option("--page-size", default=2000, show_default=True, help="Fake Salesforce query page size.")
 @click.option(
+    "--max-receive-count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Deliveries before a message moves to the DLQ [default: the template's MaxReceiveCount].",
+)
+@click.option(
+    "--reconcile-every",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Run the reconcile sweep every N seconds, as the deployed schedule does (0: only by hand).",
+)
+@click.option(
     "--state-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Where to describe the running stack [default: .local/stack.json].",
 )
-def local_up(visibility_timeout: int, no_flow: bool, page_size: int, state_file: Path | None) -> None:
+def local_up(
+    visibility_timeout: int,
+    no_flow: bool,
+    page_size: int,
+    max_receive_count: int | None,
+    reconcile_every: float,
+    state_file: Path | None,
+) -> None:
     """Start the local stack and serve until Ctrl-C or SIGTERM; writes .local/stack.json."""
     try:
         from sf_bigtime_local.stack import STACK_FILE, LocalStack, StackOptions
@@ -38,6 +58,8 @@ def local_up(visibility_timeout: int, no_flow: bool, page_size: int, state_file:
             flow=not no_flow,
             salesforce_page_size=page_size,
             state_file=state_file,
+            max_receive_count=max_receive_count,
+            reconcile_every=reconcile_every,
         )
     )
     description = stack.start()

@@ -1,0 +1,45 @@
+"""Reconcile Lambda (scheduled): enqueue won Opportunities whose event never arrived. Thin: logic is in
+sf_bigtime.reconcile."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+
+from sf_bigtime.observability import NAMESPACE, RECONCILE, Emitter
+from sf_bigtime.queue import enqueue
+from sf_bigtime.reconcile import Reconciler, run_scheduled
+from sf_bigtime.salesforce import SalesforceClient
+from sf_bigtime.secrets import load_salesforce_credentials
+from sf_bigtime.settings import reconcile_settings
+from sf_bigtime.store import StateStore
+
+logger = Logger(service=RECONCILE)
+metrics = Metrics(namespace=NAMESPACE, service=RECONCILE)
+_reconciler: Reconciler | None = None
+
+
+def _get_reconciler() -> Reconciler:
+    # Kept across warm invocations: the Salesforce token and the org id are reused.
+    global _reconciler
+    if _reconciler is None:
+        settings = reconcile_settings()
+        _reconciler = Reconciler(
+            settings=settings,
+            salesforce=SalesforceClient(
+                load_salesforce_credentials(settings.salesforce_secret_arn),
+                api_version=settings.salesforce_api_version,
+                timeout=settings.http_timeout_seconds,
+            ),
+            store=StateStore(settings.table_name),
+            enqueue=partial(enqueue, settings.queue_url),
+        )
+    return _reconciler
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run_scheduled(_get_reconciler(), Emitter(RECONCILE, metrics), log=logger)

@@ -1,0 +1,260 @@
+"""Alarms, dashboard, the reconcile function and the runbook, checked against the code so they cannot drift:
+every SfBigtime metric the template names is declared in sf_bigtime.observability with the same dimensions
+and emitting function, every declared metric is emitted by the code and shown on the dashboard, and every
+alarm has actions, a description with its fix and a runbook section that exists."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from typing import Any
+
+import pytest
+
+from sf_bigtime import observability as obs
+from sf_bigtime.settings import ReconcileSettings
+from sf_bigtime_local.template import REPO_ROOT, Tag, Template
+
+LIBRARY = REPO_ROOT / "layers/common/sf_bigtime"
+RUNBOOK = REPO_ROOT / "docs/operations.md"
+AWS_METRICS = {
+    "AWS/SQS": {
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateAgeOfOldestMessage",
+    },
+    "AWS/Lambda": {"Errors", "Throttles"},
+    "AWS/ApiGateway": {"5xx"},
+}
+# What issue 6 asks an alarm for, by the metric it watches (namespace, name, function or queue).
+REQUIRED_ALARMS = {
+    ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "DeadLetterQueue"),
+    ("AWS/SQS", "ApproximateAgeOfOldestMessage", "EventsQueue"),
+    ("AWS/Lambda", "Errors", "WorkerFunction"),
+    ("AWS/Lambda", "Throttles", "WorkerFunction"),
+    ("AWS/Lambda", "Errors", "IngestFunction"),
+    ("AWS/ApiGateway", "5xx", "HttpApi"),
+    ("SfBigtime", "SyncFailed", obs.WORKER),
+    ("SfBigtime", "ReconcileMissed", obs.RECONCILE),
+    ("SfBigtime", "BigTimeThrottled", obs.WORKER),
+}
+SERVICE_OF_FUNCTION = {
+    "IngestFunction": obs.INGEST,
+    "WorkerFunction": obs.WORKER,
+    "ReconcileFunction": obs.RECONCILE,
+}
+
+
+@pytest.fixture(scope="module")
+def t() -> Template:
+    return Template()
+
+
+@pytest.fixture(scope="module")
+def dashboard(t: Template) -> dict[str, Any]:
+    body = t.props("Dashboard")["DashboardBody"]
+    assert isinstance(body, Tag) and body.name == "Sub"
+    # ${Resource}, ${Resource.Attr} and ${AWS::Region} become their names: still valid JSON, still checkable.
+    return json.loads(re.sub(r"\$\{([A-Za-z0-9:.]+)\}", r"<\1>", body.value))
+
+
+def _metric_refs(dashboard: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
+    """(namespace, name, dimensions) of every metric a dashboard widget draws, SEARCH expressions included."""
+    refs = []
+    for widget in dashboard["widgets"]:
+        for row in widget.get("properties", {}).get("metrics", []):
+            if isinstance(row[0], dict):
+                expression = row[0]["expression"]
+                match = re.fullmatch(r"SEARCH\('\{([^}]*)\} MetricName=\"(\w+)\"', '\w+', \d+\)", expression)
+                assert match, f"unexpected expression {expression}"
+                namespace, *dims = match.group(1).split(",")
+                refs.append((namespace, match.group(2), dict.fromkeys(dims, "*")))
+                continue
+            assert "." not in row[:2], "no '.' shorthand: every row names its metric in full"
+            values = [v for v in row if not isinstance(v, dict)]
+            namespace, name, *pairs = values
+            refs.append((namespace, name, dict(zip(pairs[::2], pairs[1::2], strict=True))))
+    return refs
+
+
+def _check_declared(namespace: str, name: str, dims: dict[str, str]) -> None:
+    if namespace != obs.NAMESPACE:
+        assert namespace in AWS_METRICS and name in AWS_METRICS[namespace], (namespace, name)
+        return
+    spec = obs.METRICS.get(name)
+    assert spec is not None, f"{name} is not declared in sf_bigtime.observability.METRICS"
+    assert set(dims) == {"service", *spec.dimensions}, f"{name}: dimensions {sorted(dims)}"
+    if dims["service"] != "*":
+        assert dims["service"] in spec.services, f"{name} is not emitted by {dims['service']}"
+
+
+def test_namespace_and_service_names_match_the_code(t: Template) -> None:
+    assert (
+        t.data["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+        == obs.NAMESPACE
+    )
+    for function, service in SERVICE_OF_FUNCTION.items():
+        assert t.function_env(function)["POWERTOOLS_SERVICE_NAME"] == service
+    for function in SERVICE_OF_FUNCTION:
+        app = (REPO_ROOT / t.props(function)["CodeUri"] / "app.py").read_text()
+        assert "NAMESPACE" in app and SERVICE_OF_FUNCTION[function].split("-")[-1].upper() in app
+
+
+def test_dashboard_draws_only_declared_metrics_and_every_declared_one(dashboard: dict[str, Any]) -> None:
+    refs = _metric_refs(dashboard)
+    for namespace, name, dims in refs:
+        _check_declared(namespace, name, dims)
+    drawn = {name for namespace, name, _ in refs if namespace == obs.NAMESPACE}
+    assert drawn == set(obs.METRICS), f"declared but not on the dashboard: {set(obs.METRICS) - drawn}"
+
+
+def test_dashboard_covers_what_on_call_needs(dashboard: dict[str, Any]) -> None:
+    titles = " | ".join(w["properties"].get("title", "") for w in dashboard["widgets"]).lower()
+    for words in (
+        "accepted by source",
+        "rejected by source",
+        "projects",
+        "failures by kind",
+        "queue: depth and age",
+        "dead-letter queue depth",
+        "end-to-end latency",
+        "bigtime: calls",
+        "salesforce: calls and latency",
+        "api calls left",
+    ):
+        assert words in titles, words
+
+
+def test_dashboard_shows_every_alarm(t: Template, dashboard: dict[str, Any]) -> None:
+    shown = {
+        a.strip("<>").removesuffix(".Arn")
+        for w in dashboard["widgets"]
+        if w["type"] == "alarm"
+        for a in w["properties"]["alarms"]
+    }
+    assert shown == set(t.of_type("AWS::CloudWatch::Alarm"))
+
+
+def test_dashboard_placeholders_name_real_resources(t: Template) -> None:
+    body = t.props("Dashboard")["DashboardBody"].value
+    for ref in set(re.findall(r"\$\{([A-Za-z0-9:.]+)\}", body)):
+        assert ref.startswith("AWS::") or ref.split(".")[0] in t.resources, ref
+
+
+def test_every_alarm_notifies_and_says_what_it_means_and_the_fix(t: Template) -> None:
+    runbook = RUNBOOK.read_text()
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
+        for h in re.findall(r"^#+ (.+)$", runbook, re.M)
+    }
+    for name, alarm in t.of_type("AWS::CloudWatch::Alarm").items():
+        props = alarm["Properties"]
+        assert props["AlarmActions"] == [Tag("Ref", "AlarmTopic")], name
+        assert props["OKActions"] == [Tag("Ref", "AlarmTopic")], name
+        assert props.get("AlarmName"), name
+        description = props["AlarmDescription"]
+        assert len(description) <= 1024, f"{name}: CloudWatch allows 1024 characters"
+        assert "Fix:" in description and re.search(r"`(sf-bigtime|sam deploy)[^`]*`", description), name
+        runbook_ref = re.search(r"Runbook: docs/operations\.md#([a-z0-9-]+)", description)
+        assert runbook_ref and runbook_ref.group(1) in anchors, f"{name}: runbook section missing"
+        assert runbook_ref.group(1) == name.removesuffix("Alarm").lower(), name
+        assert props.get("TreatMissingData") == "notBreaching", name
+        if "Metrics" not in props:
+            _check_declared(props["Namespace"], props["MetricName"], _alarm_dims(props))
+
+
+def _alarm_dims(props: dict[str, Any]) -> dict[str, str]:
+    return {
+        d["Name"]: d["Value"] if isinstance(d["Value"], str) else str(d["Value"].value)
+        for d in props.get("Dimensions", [])
+    }
+
+
+def test_the_issue_s_alarms_exist(t: Template) -> None:
+    present = set()
+    for alarm in t.of_type("AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        dims = props.get("Dimensions", [])
+        value = dims[0]["Value"] if dims else None
+        target = value.value.split(".")[0] if isinstance(value, Tag) else value
+        present.add((props["Namespace"], props["MetricName"], target))
+    assert present >= REQUIRED_ALARMS, REQUIRED_ALARMS - present
+
+
+def test_every_declared_metric_is_emitted_by_the_code() -> None:
+    """Each METRICS entry is passed to an emit/_count call somewhere in the library (not just declared)."""
+    constants = {
+        name: value
+        for name, value in vars(obs).items()
+        if name.isupper() and isinstance(value, str) and value in obs.METRICS
+    }
+    emitted: set[str] = set()
+    for path in LIBRARY.rglob("*.py"):
+        if path.name == "observability.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name):
+                func = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+                if func in ("emit", "_count") and node.args:
+                    first = node.args[0]
+                    if isinstance(first, ast.Attribute) and first.attr in constants:
+                        emitted.add(constants[first.attr])
+                    elif isinstance(first, ast.Constant) and first.value in obs.METRICS:
+                        emitted.add(first.value)
+    # SYNC_SUCCEEDED/SKIPPED/FAILED/RETRIED and friends reach _count through obs.<NAME> too.
+    assert emitted == set(obs.METRICS), f"declared, never emitted: {set(obs.METRICS) - emitted}"
+
+
+def test_runbook_documents_every_metric_with_its_dimensions() -> None:
+    table = {
+        row[0].strip("` "): row
+        for row in (
+            [c.strip() for c in line.strip("|").split("|")]
+            for line in RUNBOOK.read_text().splitlines()
+            if line.startswith("| `")
+        )
+    }
+    for name, spec in obs.METRICS.items():
+        assert name in table, f"{name} missing from docs/operations.md"
+        _, unit, dims, services, _ = table[name]
+        assert unit == spec.unit
+        assert [d.strip() for d in dims.split(",")] == ["service", *spec.dimensions]
+        assert {s.strip() for s in services.split(",")} == set(spec.services)
+
+
+def test_reconcile_function_runs_on_a_parameterised_schedule(t: Template) -> None:
+    props = t.props("ReconcileFunction")
+    assert props["CodeUri"] == "functions/reconcile/"
+    (event,) = props["Events"].values()
+    assert event["Type"] == "Schedule"
+    assert event["Properties"]["Schedule"] == Tag("Ref", "ReconcileSchedule")
+    assert t.parameter_default("ReconcileSchedule") == "rate(15 minutes)"
+    env = t.function_env("ReconcileFunction")
+    assert env["RECONCILE_MAX_PER_RUN"] == Tag("Ref", "ReconcileMaxPerRun")
+    assert env["TRIGGER_STAGES"] == t.function_env("WorkerFunction")["TRIGGER_STAGES"]
+    assert props["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
+    # `sf-bigtime reconcile --stack-name` uses the same window as the function by default.
+    defaults = ReconcileSettings.model_fields
+    assert float(env["RECONCILE_LOOKBACK_HOURS"]) == defaults["lookback_hours"].default
+    assert float(env["RECONCILE_GRACE_MINUTES"]) == defaults["grace_minutes"].default
+    assert int(t.parameter_default("ReconcileMaxPerRun")) == defaults["max_per_run"].default
+    assert props["Timeout"] * 2 < 15 * 60, "a run must end well before the next one"
+
+
+def test_outputs_let_the_cli_find_the_stack(t: Template) -> None:
+    outputs = t.data["Outputs"]
+    for name in ("QueueUrl", "DeadLetterQueueUrl", "TableName", "DashboardUrl", "ReconcileFunctionName"):
+        assert name in outputs
+    for parameter in ("SalesforceSecretArn", "TriggerStages", "SalesforceOrgIds", "ReconcileMaxPerRun"):
+        assert parameter in t.data["Parameters"], "sf_bigtime.stackinfo reads it"
+
+
+def test_operations_doc_is_linked_from_the_readme() -> None:
+    assert "docs/operations.md" in (REPO_ROOT / "README.md").read_text()
+
+
+def test_every_cli_command_is_documented() -> None:
+    runbook = RUNBOOK.read_text()
+    for command in ("status", "backfill", "reconcile", "redrive"):
+        assert f"### `sf-bigtime {command}" in runbook, command

@@ -1,0 +1,130 @@
+"""The metric registry and its emitter, and the per-thread log of outgoing HTTP calls."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from aws_lambda_powertools import Metrics
+
+from sf_bigtime import observability as obs
+from sf_bigtime.http import HttpSession
+
+
+def test_every_declared_metric_names_its_unit_service_and_description() -> None:
+    for name, spec in obs.METRICS.items():
+        assert spec.name == name and spec.unit in (obs.COUNT, obs.MILLISECONDS)
+        assert spec.services and set(spec.services) <= {obs.INGEST, obs.WORKER, obs.RECONCILE}
+        assert spec.description.endswith(".") and "service" not in spec.dimensions
+
+
+@pytest.mark.parametrize(
+    ("name", "service", "dims", "error"),
+    [
+        ("NoSuchMetric", obs.WORKER, (), "not declared"),
+        (obs.RECONCILE_MISSED, obs.WORKER, (), "not declared for service"),
+        (obs.SYNC_ERRORS, obs.WORKER, ("Code",), "takes dimensions"),
+        (obs.SYNC_FAILED, obs.WORKER, ("Code",), "takes dimensions"),
+    ],
+)
+def test_the_emitter_refuses_what_is_not_declared(
+    name: str, service: str, dims: tuple[str, ...], error: str
+) -> None:
+    with pytest.raises(ValueError, match=error):
+        obs.Emitter(service).emit(name, 1, **dict.fromkeys(dims, "x"))
+
+
+@pytest.fixture
+def metrics(monkeypatch: pytest.MonkeyPatch) -> Iterator[Metrics]:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    m = Metrics(namespace=obs.NAMESPACE, service=obs.WORKER)
+    m.clear_metrics()
+    yield m
+    m.clear_metrics()
+
+
+def test_plain_metrics_aggregate_and_dimensioned_ones_print_their_own_document(
+    metrics: Metrics, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emitter = obs.Emitter(obs.WORKER, metrics)
+    emitter.emit(obs.BIGTIME_LATENCY, 12.5)
+    emitter.emit(obs.BIGTIME_LATENCY, 30)
+    emitter.emit(obs.SYNC_ERRORS, Kind="transient", Code="bigtime_unavailable")
+
+    aggregate = metrics.serialize_metric_set()
+    assert aggregate[obs.BIGTIME_LATENCY] == [12.5, 30.0] and aggregate["service"] == obs.WORKER
+    [line] = capsys.readouterr().out.splitlines()
+    single = json.loads(line)
+    assert single[obs.SYNC_ERRORS] == [1.0]
+    assert (single["service"], single["Kind"], single["Code"]) == (
+        obs.WORKER,
+        "transient",
+        "bigtime_unavailable",
+    )
+    assert single["_aws"]["CloudWatchMetrics"][0]["Namespace"] == obs.NAMESPACE
+
+
+def test_nothing_is_printed_when_metrics_are_disabled(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    obs.Emitter(obs.INGEST, Metrics(namespace=obs.NAMESPACE, service=obs.INGEST)).emit(
+        obs.EVENTS_ACCEPTED, Source="json"
+    )
+    obs.Emitter(obs.INGEST).emit(obs.EVENTS_ACCEPTED, Source="json")  # no Metrics at all: a no-op
+    assert capsys.readouterr().out == ""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(503 if self.path == "/busy" else 200)
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_http_calls_are_logged_per_thread_with_latency_and_status(server: str) -> None:
+    obs.drain_calls()
+    session = HttpSession(system="bigtime", retries=0)
+    session.get(f"{server}/ok")
+    session.get(f"{server}/busy")
+    HttpSession(retries=0).get(f"{server}/ok")  # no system: not logged
+
+    other: list[obs.Call] = []
+    worker = threading.Thread(target=lambda: other.extend(obs.drain_calls()))
+    worker.start()
+    worker.join()
+    calls = obs.drain_calls()
+    assert other == []  # another thread sees only its own calls
+    assert [(c.system, c.status) for c in calls] == [("bigtime", 200), ("bigtime", 503)]
+    assert all(c.elapsed_ms > 0 for c in calls)
+    assert obs.drain_calls() == []
+
+
+def test_a_call_that_got_no_reply_is_logged_with_status_zero() -> None:
+    obs.drain_calls()
+    with pytest.raises(Exception, match="Connection"):
+        HttpSession(system="salesforce", retries=0, timeout=1).get("http://127.0.0.1:9/")
+    [call] = obs.drain_calls()
+    assert (call.system, call.status) == ("salesforce", 0)
+
+
+def test_the_call_log_is_bounded() -> None:
+    obs.drain_calls()
+    for _ in range(obs._MAX_CALLS + 50):
+        obs.record_call("bigtime", 1.0, 200)
+    assert len(obs.drain_calls()) == obs._MAX_CALLS
