@@ -145,7 +145,9 @@ class Worker:
         if context is not None:
             self.idempotency.register_lambda_context(context)
         # Cheap when unchanged (Powertools' parameter cache); a changed mapping applies within minutes.
-        self.ctx.mapping = self._load_mapping()
+        mapping = self._load_mapping()
+        if self._ctx is not None:  # a new context reads the current mapping when it is built
+            self._ctx.mapping = mapping
         # One processor per batch: it holds the batch's successes and failures, and the local stack's
         # pollers call one Worker from several threads at once (a shared one mixed up their batches and
         # reported a failed record as done, deleting it).

@@ -896,6 +896,8 @@ def test_json_flow_retries_failed_callouts(fake: FakeSalesforce, hooks: Receiver
     seed_opportunity(fake, stage="Closed Won")
     got = hooks.wait(2)
     assert len(got) == 2 and got[0]["body"] == got[1]["body"]  # same eventId: receivers can dedupe
+    # The fake records a delivery once it has read the reply, a moment after the receiver saw the request.
+    wait_for(lambda: len(fake.deliveries) >= 2)
     assert [d["status"] for d in fake.deliveries] == [500, 200]
 
 
@@ -945,6 +947,7 @@ def test_outbound_message_soap_batches_and_retries_until_acked(
     fake.update("Opportunity", first, {"Name": "Renamed while queued"})  # values are read at send time
     posts = hooks.wait(3, path="/om")
     assert wait_for(lambda: not fake.pending_notifications)
+    wait_for(lambda: len(fake.deliveries) >= 3)
     assert len(posts) == 3
     assert [d["status"] for d in fake.deliveries] == [503, 500, 200]
     assert [d["acked"] for d in fake.deliveries] == [False, False, True]
