@@ -19,7 +19,9 @@ _worker: Worker | None = None
 def _get_worker() -> Worker:
     global _worker
     if _worker is None:
-        _worker = Worker(worker_settings(), sqs=boto3.client("sqs"), logger=logger, metrics=metrics)
+        worker = Worker(worker_settings(), sqs=boto3.client("sqs"), logger=logger, metrics=metrics)
+        worker.start()  # cold start: both credential secrets read and checked before any record
+        _worker = worker
     return _worker
 
 

@@ -305,7 +305,7 @@ def test_worker_emits_only_declared_metrics_with_their_dimensions(
     world.bt.faults.add(method="POST", path="/client/detail", status=503, times=1)
     worker = Worker(
         WorkerSettings(table_name=TABLE, queue_url="q", salesforce_secret_arn="a", bigtime_secret_arn="b"),
-        context_factory=lambda _settings: world.context(),
+        context_factory=lambda _settings, _mapping: world.context(),
         metrics=emf,
     )
     # Throttled first (the fault hits the first client creation), each in its own group.
@@ -342,7 +342,7 @@ def test_worker_counts_failures_by_kind_and_code(
     no_account = world.opportunity(None, name="No account")
     worker = Worker(
         WorkerSettings(table_name=TABLE, queue_url="q", salesforce_secret_arn="a", bigtime_secret_arn="b"),
-        context_factory=lambda _settings: world.context(),
+        context_factory=lambda _settings, _mapping: world.context(),
         metrics=emf,
     )
     worker.handle(sqs_event(world.request(no_account)), lambda_context())

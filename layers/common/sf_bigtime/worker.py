@@ -133,11 +133,12 @@ class Worker:
         return self._ctx
 
     def start(self) -> None:
-        """Read and check both credential secrets before taking any record (once per execution environment).
+        """Read and check both credential secrets now (the Lambda handler calls this at cold start).
 
         A secret that is missing or lacks a key is the stack's fault, not the messages': failing the whole
         invocation leaves every message on the queue (retried, then dead-lettered) instead of failing them
-        one by one inside the batch, and the error names the secret and the key (never a value).
+        one by one inside the batch, and the error names the secret and the key (never a value). Until it
+        succeeds the handler builds a new Worker, and so calls this again, on every invocation.
         """
         try:
             self.ctx  # noqa: B018 - builds the clients, which reads and validates the secrets
@@ -158,9 +159,10 @@ class Worker:
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         if context is not None:
             self.idempotency.register_lambda_context(context)
-        self.start()
         # Cheap when unchanged (Powertools' parameter cache); a changed mapping applies within minutes.
-        self.ctx.mapping = self._load_mapping()
+        mapping = self._load_mapping()
+        if self._ctx is not None:  # a new context reads the current mapping when it is built
+            self._ctx.mapping = mapping
         # One processor per batch: it holds the batch's successes and failures, and the local stack's
         # pollers call one Worker from several threads at once (a shared one mixed up their batches and
         # reported a failed record as done, deleting it).
