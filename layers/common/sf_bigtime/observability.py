@@ -13,3 +13,17 @@ PROJECTS_CREATED = "ProjectsCreated"
 CLIENTS_CREATED = "ClientsCreated"
 BIGTIME_CALLS = "BigTimeCalls"
 SALESFORCE_CALLS = "SalesforceCalls"
+
+# Ingest (functions/ingest). Counts, dimension "service" only.
+INGEST_ACCEPTED = "IngestAccepted"  # messages put on the queue
+INGEST_REJECTED = "IngestRejected"  # requests/events refused as the sender's error (4xx), auth included
+INGEST_AUTH_FAILED = (
+    "IngestAuthFailed"  # 401/403: wrong key, signature, URL token or org (probing shows here)
+)
+INGEST_ENQUEUE_FAILED = "IngestEnqueueFailed"  # SQS or a secret failed: 5xx / raised, the sender retries
+RELAY_EVENTS_IGNORED = "RelayEventsIgnored"  # EventBridge events not about an Opportunity we sync
+CDC_ECHOES_IGNORED = "CdcEchoesIgnored"  # our own write-backs coming back as change events
+CDC_GAP_EVENTS = "CdcGapEvents"  # GAP_* change events: the listed records are re-read
+CDC_LEFT_TO_RECONCILE = (
+    "CdcLeftToReconcile"  # wildcard record ids and GAP_OVERFLOW: the reconcile sweep's job
+)
