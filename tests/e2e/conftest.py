@@ -20,7 +20,11 @@ STARTUP_TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """A stack per test module; a module may add `sf-bigtime local up` options in ``STACK_ARGS``."""
+    extra_args = list(getattr(request.module, "STACK_ARGS", []))
     state = tmp_path_factory.mktemp("stack") / "stack.json"
     log = state.with_name("stack.log")
     cli = Path(sys.executable).with_name("sf-bigtime")
@@ -36,6 +40,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 "2",
                 "--page-size",
                 "100",
+                *extra_args,
             ],
             cwd=REPO_ROOT,
             stdout=out,

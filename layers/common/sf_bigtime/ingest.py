@@ -181,10 +181,12 @@ def _accept_outbound_message(
 ) -> list[SyncRequest]:
     # Outbound Messages carry no custom headers and no signature: the URL token is the credential.
     token = _query(event).get(TOKEN_PARAMETER)
+    if not token:
+        raise AuthError(401, "token_missing")
     if deps.outbound_message_token is None:
         raise AuthError(401, "outbound_message_token_not_configured")
     if not same_secret(token, deps.outbound_message_token()):
-        raise AuthError(401, "token_mismatch" if token else "token_missing")
+        raise AuthError(401, "token_mismatch")
     media = _media_type(headers)
     # Salesforce sends text/xml [I]; accept any XML type or none, refuse what is clearly not XML.
     if media and media not in _XML_TYPES and not media.endswith("+xml"):

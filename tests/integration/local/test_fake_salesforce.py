@@ -896,6 +896,8 @@ def test_json_flow_retries_failed_callouts(fake: FakeSalesforce, hooks: Receiver
     seed_opportunity(fake, stage="Closed Won")
     got = hooks.wait(2)
     assert len(got) == 2 and got[0]["body"] == got[1]["body"]  # same eventId: receivers can dedupe
+    # the fake records a delivery once the reply is back, a moment after the receiver saw it
+    wait_for(lambda: len(fake.deliveries) == 2)
     assert [d["status"] for d in fake.deliveries] == [500, 200]
 
 

@@ -56,8 +56,9 @@ class RelayResult:
     skipped: list[Skipped] = field(default_factory=list)
 
 
+# Models are built on first use (defer_build): a cold start serving an HTTP entry point never pays for them.
 class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
     id: str | None = None
     detail_type: str = Field(alias="detail-type", min_length=1, max_length=256)
@@ -68,7 +69,7 @@ class _Envelope(BaseModel):
 class ChangeEventHeader(BaseModel):
     """The fields of ``ChangeEventHeader`` we use (reference §3.1); unknown ones are ignored."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
     entity_name: str = Field(alias="entityName", min_length=1)
     change_type: str = Field(alias="changeType", min_length=1)
@@ -81,7 +82,7 @@ class ChangeEventHeader(BaseModel):
 class _CdcFields(BaseModel):
     """Body fields of an Opportunity change event that we pass on; present only when they changed."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
     account_id: OptionalAccountId = Field(default=None, alias="AccountId")
     stage_name: OptionalStage = Field(default=None, alias="StageName")
@@ -89,7 +90,7 @@ class _CdcFields(BaseModel):
 
 
 class _PlatformEventFields(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     opportunity_id: str
     account_id: OptionalAccountId = None

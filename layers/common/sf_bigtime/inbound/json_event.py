@@ -41,7 +41,7 @@ class JsonEvent(BaseModel):
     model_config = ConfigDict(
         extra="ignore",
         populate_by_name=True,
-        title="SalesforceEvent",
+        defer_build=True,  # built on first use: a cold start serving another entry point never pays for it
         json_schema_extra={
             "examples": [
                 {
@@ -56,10 +56,14 @@ class JsonEvent(BaseModel):
     )
 
     org_id: OrgId = Field(
-        alias="orgId", description="The sending org's id (`$Organization.Id`), 15 or 18 characters."
+        alias="orgId",
+        description="The sending org's id (`$Organization.Id`), 15 or 18 characters.",
+        json_schema_extra={"pattern": "^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$"},
     )
     opportunity_id: OpportunityId = Field(
-        alias="opportunityId", description="The Opportunity's id (`006…`), 15 or 18 characters."
+        alias="opportunityId",
+        description="The Opportunity's id (`006…`), 15 or 18 characters.",
+        json_schema_extra={"pattern": "^006[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$"},
     )
     event_id: EventId = Field(
         default=None,

@@ -74,7 +74,8 @@ class OutboundNotification(BaseModel):
     """One ``Notification``: its own id (the delivery id; Salesforce repeats it on every retry) and the
     Opportunity fields we read from its ``sObject``. Aliases are the element paths, for error messages."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use (defer_build): a cold start serving another entry point never pays for it.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     notification_id: Annotated[str, AfterValidator(_notification_id)] = Field(alias="Id")
     opportunity_id: OpportunityId = Field(alias="sObject/Id")
@@ -95,7 +96,7 @@ class OutboundNotification(BaseModel):
 
 
 class OutboundMessage(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     org_id: OrgId
     action_id: str | None = None
