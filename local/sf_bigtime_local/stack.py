@@ -4,8 +4,9 @@
   created from template.yaml's own properties;
 - the fake Salesforce and fake BigTime (real wire formats), with a record-triggered "Flow" in the fake
   org that calls the ingest endpoint when an Opportunity is updated to Closed Won;
-- an API Gateway front door for the ingest function and an SQS poller for the worker function, both
-  loading ``functions/*/app.py`` exactly as Lambda would, with the environment the template gives them.
+- an API Gateway front door and an EventBridge (the template's rule) for the ingest function, and an SQS
+  poller for the worker function, loading ``functions/*/app.py`` exactly as Lambda would, with the
+  environment the template gives them.
 
 ``.local/stack.json`` describes the running stack; pointing it at a real Salesforce sandbox or BigTime
 firm is a matter of the secrets' values (``instance_url``/``base_url``), not code.

@@ -374,17 +374,27 @@ def test_unreadable_secret_is_503_never_4xx() -> None:
     assert "secret" not in reply["body"].lower()
 
 
-def test_a_bug_is_500_never_2xx() -> None:
+def test_a_bug_is_500_never_2xx_in_the_routes_own_format() -> None:
     def broken(requests: Sequence[SyncRequest]) -> list[str]:
         raise RuntimeError("boom")
 
-    d = deps(Queue())
-    d = IngestDeps(settings=d.settings, api_key=d.api_key, enqueue=broken, clock=d.clock)
-    with pytest.raises(RuntimeError):  # enqueue bugs are not hidden...
-        handle_http(json_event(GOOD), d)
-    d2 = IngestDeps(settings=d.settings, api_key=lambda: 1 / 0, enqueue=Queue())  # type: ignore[arg-type,return-value]
-    reply = handle_http(json_event(GOOD), d2)  # ...and a crash before enqueueing is a 500
+    counter = Counter()
+    d = deps(Queue(), counter=counter)
+    d = IngestDeps(settings=d.settings, api_key=d.api_key, enqueue=broken, count=counter, clock=d.clock)
+    reply = handle_http(json_event(GOOD), d)  # a bug while enqueueing...
     assert reply["statusCode"] == 500
+    assert reply_json(reply)["error"]["code"] == "internal_error"
+    d2 = IngestDeps(
+        settings=d.settings,
+        api_key=lambda: 1 / 0,  # type: ignore[arg-type,return-value]
+        outbound_message_token=lambda: 1 / 0,  # type: ignore[arg-type,return-value]
+        enqueue=Queue(),
+        count=counter,
+    )
+    assert handle_http(json_event(GOOD), d2)["statusCode"] == 500  # ...or before it
+    reply = handle_http(om_event(OM_SAMPLE), d2)
+    assert reply["statusCode"] == 500 and soap_fault(reply)[0] == "soapenv:Server"
+    assert counter == {obs.INGEST_INTERNAL_ERRORS: 3}
 
 
 # ------------------------------------------------------------------------------ Outbound Message

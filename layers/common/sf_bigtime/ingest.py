@@ -105,19 +105,32 @@ def handle_http(event: dict[str, Any], deps: IngestDeps, log: Any = None) -> dic
         _log(log, "error", "a secret could not be read; answering 503", what | {"error": str(exc)})
         return reply_error(503, "unavailable", "temporarily unavailable; please retry", None)
     except Exception:  # a bug must still be a 5xx (Salesforce retries), never a 2xx
-        deps.count(obs.INGEST_ENQUEUE_FAILED, 1)
-        if log is not None:
-            log.exception("unexpected error; answering 500", extra=what)
-        return reply_error(500, "internal_error", "internal error; please retry", None)
+        return _internal_error(what, deps, log, reply_error)
     try:
         deps.enqueue(requests)
     except EnqueueError as exc:
         deps.count(obs.INGEST_ENQUEUE_FAILED, 1)
         _log(log, "error", "enqueue failed; answering 503 so Salesforce retries", what | {"error": str(exc)})
         return reply_error(503, "enqueue_failed", "could not queue the event(s); please retry", None)
+    except Exception:
+        return _internal_error(what, deps, log, reply_error)
     deps.count(obs.INGEST_ACCEPTED, len(requests))
     _log(log, "info", "accepted", what | _summary(requests))
     return route.ok(requests)
+
+
+def _internal_error(
+    what: dict[str, Any],
+    deps: IngestDeps,
+    log: Any,
+    reply_error: Callable[[int, str, str, str | None], dict[str, Any]],
+) -> dict[str, Any]:
+    # Answered in the route's own format (a Flow reads only JSON, Salesforce's queue shows a SOAP
+    # faultstring) rather than API Gateway's bare 500; the traceback goes to the log, the count to metrics.
+    deps.count(obs.INGEST_INTERNAL_ERRORS, 1)
+    if log is not None:
+        log.exception("unexpected error; answering 500", extra=what)
+    return reply_error(500, "internal_error", "internal error; please retry", None)
 
 
 def _refused(

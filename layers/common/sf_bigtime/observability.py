@@ -21,6 +21,7 @@ INGEST_AUTH_FAILED = (
     "IngestAuthFailed"  # 401/403: wrong key, signature, URL token or org (probing shows here)
 )
 INGEST_ENQUEUE_FAILED = "IngestEnqueueFailed"  # SQS or a secret failed: 5xx / raised, the sender retries
+INGEST_INTERNAL_ERRORS = "IngestInternalErrors"  # a bug answered with 500 (traceback in the log)
 RELAY_EVENTS_IGNORED = "RelayEventsIgnored"  # EventBridge events not about an Opportunity we sync
 CDC_ECHOES_IGNORED = "CdcEchoesIgnored"  # our own write-backs coming back as change events
 CDC_GAP_EVENTS = "CdcGapEvents"  # GAP_* change events: the listed records are re-read
