@@ -8,7 +8,7 @@ The stack runs without the default JSON Flow (``--no-flow``) so each test decide
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -122,32 +122,6 @@ def test_outbound_message_with_a_duplicate_delivery_is_acked_and_yields_exactly_
         assert [p["SystemId"] for p in projects_named(stack, name)] == [project_id]
 
 
-@pytest.fixture
-def fresh_org(stack: dict) -> Iterator[None]:
-    """For tests that add flows or relays: the fake org is reset afterwards, so no later test (on this
-    stack, whatever the order) gets deliveries it did not ask for."""
-    yield
-    fake(stack, "POST", "reset")
-
-
-@pytest.mark.usefixtures("fresh_org")
-def test_the_fake_orgs_outbound_message_flow_is_acked_and_synced(stack: dict) -> None:
-    sf = salesforce(stack)
-    fake(
-        stack,
-        "POST",
-        "flows",
-        json={"action": "outbound_message", "url": stack["ingest"]["outbound_message_url"]},
-    )
-    opp = won_opportunity(sf, "Cyberdyne", stage="Negotiation/Review")
-    sf.Opportunity.update(opp, {"StageName": "Closed Won"})  # the Flow queues an Outbound Message
-    project_id = synced_project(sf, opp)
-    assert [p["SystemId"] for p in projects_named(stack, "Cyberdyne")] == [project_id]
-    wait_for(lambda: fake(stack, "GET", "state")["pending_notifications"] == [])
-    deliveries = [d for d in fake(stack, "GET", "deliveries") if d["kind"] == "outbound_message"]
-    assert deliveries and all(d["acked"] for d in deliveries)
-
-
 def test_signed_json_event_produces_its_project(stack: dict) -> None:
     sf = salesforce(stack)
     opp = won_opportunity(sf, "Soylent")
@@ -189,25 +163,26 @@ def test_a_cdc_event_posted_to_the_eventbridge_url_is_delivered_as_the_rule_targ
     assert [p["SystemId"] for p in projects_named(stack, "Hooli")] == [project_id]
 
 
-@pytest.mark.usefixtures("fresh_org")
-def test_cdc_event_through_eventbridge_produces_its_project_and_our_echo_is_ignored(stack: dict) -> None:
+def test_a_platform_event_through_eventbridge_produces_its_project(stack: dict) -> None:
     sf = salesforce(stack)
-    opp = won_opportunity(sf, "Oceanic", stage="Prospecting")
-    fake(stack, "POST", "cdc-relay", json={"url": stack["ingest"]["eventbridge_url"]})
-    sf.Opportunity.update(opp, {"StageName": "Closed Won"})  # CDC UPDATE -> relay -> EventBridge -> ingest
+    opp = won_opportunity(sf, "Vandelay")
+    event = {
+        "detail-type": "BigTime_Sync__e",
+        "source": f"aws.partner/salesforce.com/{stack['salesforce']['org_id']}/0YL5f000000CabWGAS",
+        "detail": {
+            "payload": {
+                "EventUuid": "7b0c7a52-5a0e-4f7e-9d43-2f8d3c1e0a11",
+                "OpportunityId__c": opp,
+                "StageName__c": "Closed Won",
+            }
+        },
+    }
+    reply = post_eventbridge(stack, event)
+    assert reply.status_code == 200
+    [delivery] = reply.json()["delivered"]
+    assert delivery["result"]["ids"] == ["7b0c7a52-5a0e-4f7e-9d43-2f8d3c1e0a11"]
     project_id = synced_project(sf, opp)
-    assert [p["SystemId"] for p in projects_named(stack, "Oceanic")] == [project_id]
-
-    def relay_results() -> list[dict]:
-        return [
-            d["response"]
-            for d in fake(stack, "GET", "deliveries")
-            if d["kind"] == "cdc" and d["status"] == 200
-        ]
-
-    # The worker's write-back is itself an Opportunity change: it comes back through the relay, tagged
-    # client=sf-bigtime, and ingest skips it instead of looping.
-    wait_for(lambda: any("our own change" in r for r in relay_results()))
+    assert [p["SystemId"] for p in projects_named(stack, "Vandelay")] == [project_id]
 
 
 BILLION_LAUGHS = (
@@ -260,3 +235,48 @@ def test_hostile_and_unauthenticated_requests_are_refused_quickly_with_nothing_e
     # ...and the worker never ran for it: it would have queried Salesforce for that Opportunity
     asked = [c for c in fake(stack, "GET", "calls") if "0065w0000099999" in c["query"] + c["path"]]
     assert asked == []
+
+
+# The last two tests configure the fake org (a Flow, a CDC relay), which stays configured for the rest of
+# the module's stack: they come last, and the Flow only fires for its own record.
+def test_the_fake_orgs_outbound_message_flow_is_acked_and_synced(stack: dict) -> None:
+    sf = salesforce(stack)
+    fake(
+        stack,
+        "POST",
+        "flows",
+        json={
+            "action": "outbound_message",
+            "url": stack["ingest"]["outbound_message_url"],
+            "field": "Name",
+            "value": "Cyberdyne project",
+        },
+    )
+    opp = won_opportunity(sf, "Cyberdyne draft", stage="Negotiation/Review")
+    # updated to meet the Flow's condition: it queues an Outbound Message, sent in a batch, until acked
+    sf.Opportunity.update(opp, {"Name": "Cyberdyne project", "StageName": "Closed Won"})
+    project_id = synced_project(sf, opp)
+    assert [p["SystemId"] for p in projects_named(stack, "Cyberdyne")] == [project_id]
+    wait_for(lambda: fake(stack, "GET", "state")["pending_notifications"] == [])
+    deliveries = [d for d in fake(stack, "GET", "deliveries") if d["kind"] == "outbound_message"]
+    assert deliveries and all(d["acked"] for d in deliveries)
+
+
+def test_cdc_event_through_eventbridge_produces_its_project_and_our_echo_is_ignored(stack: dict) -> None:
+    sf = salesforce(stack)
+    opp = won_opportunity(sf, "Oceanic", stage="Prospecting")
+    fake(stack, "POST", "cdc-relay", json={"url": stack["ingest"]["eventbridge_url"]})
+    sf.Opportunity.update(opp, {"StageName": "Closed Won"})  # CDC UPDATE -> relay -> EventBridge -> ingest
+    project_id = synced_project(sf, opp)
+    assert [p["SystemId"] for p in projects_named(stack, "Oceanic")] == [project_id]
+
+    def relay_results() -> list[dict]:
+        return [
+            d["response"]
+            for d in fake(stack, "GET", "deliveries")
+            if d["kind"] == "cdc" and d["status"] == 200
+        ]
+
+    # The worker's write-back is itself an Opportunity change: it comes back through the relay, tagged
+    # client=sf-bigtime, and ingest skips it instead of looping.
+    wait_for(lambda: any("our own change" in r for r in relay_results()))
