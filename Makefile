@@ -84,6 +84,14 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed ## the whole suite: lint, unit, 
 bench: $(VENV)/.installed ## benchmarks; figures land in benchmarks/results/
 	$(PY) benchmarks/sync_latency.py
 
+.PHONY: bench-ingest
+bench-ingest: $(VENV)/.installed ## ingest's import time vs a minimal SQS handler -> benchmarks/results/ingest-import.json
+	$(PY) benchmarks/ingest_import.py
+
+.PHONY: openapi
+openapi: $(VENV)/.installed ## regenerate docs/openapi.json from the JSON endpoint's models
+	$(PY) -m sf_bigtime.inbound.openapi > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json
+
 .PHONY: clean
 clean: ## remove build output and the local stack's state (keeps the venvs)
 	rm -rf .aws-sam .local .pytest_cache .ruff_cache .hypothesis
