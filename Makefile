@@ -84,6 +84,14 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed ## the whole suite: lint, unit, 
 bench: $(VENV)/.installed ## benchmarks; figures land in benchmarks/results/
 	$(PY) benchmarks/sync_latency.py
 
+.PHONY: bench-ingest
+bench-ingest: $(VENV)/.installed ## ingest's import time vs a minimal SQS handler -> benchmarks/results/ingest-import.json
+	$(PY) benchmarks/ingest_import.py
+
+.PHONY: openapi
+openapi: $(VENV)/.installed ## regenerate docs/openapi.json from the JSON endpoint's models
+	$(PY) -m sf_bigtime.inbound.openapi > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json
+
 # The Salesforce CLI is not needed by `make test` (which parses and cross-checks salesforce/ itself): it is
 # a 300 MB npm install. These targets run the real CLI offline against salesforce/ and the guide.
 SF_CLI_DIR := .sf-cli

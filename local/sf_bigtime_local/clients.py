@@ -6,12 +6,15 @@ BigTime's own REST paths against the fake BigTime, plain HTTP against the ingest
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import requests
 from simple_salesforce import Salesforce
 
 from sf_bigtime.http import HttpSession
+from sf_bigtime.inbound.auth import signature
 
 
 def salesforce(stack: dict[str, Any]) -> Salesforce:
@@ -59,3 +62,41 @@ def post_event(
     headers = {"Content-Type": "application/json", ingest["api_key_header"]: api_key or ingest["api_key"]}
     headers.update(kwargs.pop("headers", {}))
     return requests.post(ingest["events_url"], json=body, headers=headers, timeout=10, **kwargs)
+
+
+def post_signed_event(
+    stack: dict[str, Any],
+    body: Any,
+    *,
+    timestamp: int | None = None,
+    hmac_key: str | None = None,
+    **kwargs: Any,
+) -> requests.Response:
+    """POST a JSON event signed as an Apex sender would (HMAC-SHA256 over ``timestamp.body``)."""
+    ingest = stack["ingest"]
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    headers = {
+        "Content-Type": "application/json",
+        ingest["signature_timestamp_header"]: ts,
+        ingest["signature_header"]: signature(hmac_key or ingest["hmac_key"], ts, data),
+    }
+    headers.update(kwargs.pop("headers", {}))
+    return requests.post(ingest["events_url"], data=data, headers=headers, timeout=10, **kwargs)
+
+
+def post_outbound_message(
+    stack: dict[str, Any], envelope: str | bytes, *, url: str | None = None, **kwargs: Any
+) -> requests.Response:
+    """POST a SOAP Outbound Message as Salesforce does (to the endpoint URL, token included)."""
+    data = envelope.encode() if isinstance(envelope, str) else envelope
+    headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
+    headers.update(kwargs.pop("headers", {}))
+    return requests.post(
+        url or stack["ingest"]["outbound_message_url"], data=data, headers=headers, timeout=10, **kwargs
+    )
+
+
+def post_eventbridge(stack: dict[str, Any], event: Any) -> requests.Response:
+    """Deliver an EventBridge event (e.g. an Event Relay envelope) as the template's rule would."""
+    return requests.post(stack["ingest"]["eventbridge_url"], json=event, timeout=10)

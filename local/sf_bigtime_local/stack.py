@@ -4,8 +4,9 @@
   created from template.yaml's own properties;
 - the fake Salesforce and fake BigTime (real wire formats), with a record-triggered "Flow" in the fake
   org that calls the ingest endpoint when an Opportunity is updated to Closed Won;
-- an API Gateway front door for the ingest function and an SQS poller for the worker function, both
-  loading ``functions/*/app.py`` exactly as Lambda would, with the environment the template gives them.
+- an API Gateway front door and an EventBridge (the template's rule) for the ingest function, and an SQS
+  poller for the worker function, loading ``functions/*/app.py`` exactly as Lambda would, with the
+  environment the template gives them.
 
 ``.local/stack.json`` describes the running stack; pointing it at a real Salesforce sandbox or BigTime
 firm is a matter of the secrets' values (``instance_url``/``base_url``), not code.
@@ -27,6 +28,8 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
+from sf_bigtime.inbound.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from sf_bigtime_local.eventbridge import EventBus, rules_for
 from sf_bigtime_local.frontdoor import FrontDoor
 from sf_bigtime_local.httpserver import BackgroundServer
 from sf_bigtime_local.lambda_runtime import load_handler
@@ -121,6 +124,9 @@ class LocalStack:
 
         aws = self._create_aws_resources(
             webhook={"api_key": secrets.token_urlsafe(32)},
+            # Letters and digits, like the template's generated secrets (ExcludePunctuation).
+            signing={"hmac_key": secrets.token_hex(32)},
+            outbound_message={"token": secrets.token_hex(24)},
             salesforce={
                 "auth": "client_credentials",
                 "domain": "local.my",
@@ -136,9 +142,11 @@ class LocalStack:
             },
         )
         api_key = aws.pop("_api_key")
+        hmac_key, om_token = aws.pop("_hmac_key"), aws.pop("_outbound_message_token")
 
-        front = self._start_functions(aws)
+        front, bus = self._start_functions(aws)
         front_server = self._serve(front, "api-gateway")
+        bus_server = self._serve(bus, "eventbridge")
         events_url = f"{front_server.url}/salesforce/events"
         if self.options.flow:
             self.fake_salesforce.add_flow(
@@ -158,6 +166,12 @@ class LocalStack:
                 "events_url": events_url,
                 "api_key_header": API_KEY_HEADER,
                 "api_key": api_key,
+                # The other entry points (docs/ingest.md): HMAC-signed JSON, Outbound Message, Event Relay.
+                "signature_header": SIGNATURE_HEADER,
+                "signature_timestamp_header": TIMESTAMP_HEADER,
+                "hmac_key": hmac_key,
+                "outbound_message_url": f"{front_server.url}/salesforce/outbound-message?token={om_token}",
+                "eventbridge_url": f"{bus_server.url}/events",
             },
             "salesforce": {
                 "instance_url": sf_server.url,
@@ -251,7 +265,13 @@ class LocalStack:
             os.environ[key] = value
 
     def _create_aws_resources(
-        self, *, webhook: dict[str, Any], salesforce: dict[str, Any], bigtime: dict[str, Any]
+        self,
+        *,
+        webhook: dict[str, Any],
+        signing: dict[str, Any],
+        outbound_message: dict[str, Any],
+        salesforce: dict[str, Any],
+        bigtime: dict[str, Any],
     ) -> dict[str, Any]:
         t = self.template
         sqs = boto3.client("sqs", region_name=REGION)
@@ -291,7 +311,13 @@ class LocalStack:
         sm = boto3.client("secretsmanager", region_name=REGION)
         arns = {
             name: sm.create_secret(Name=f"{STACK_NAME}/{name}", SecretString=json.dumps(value))["ARN"]
-            for name, value in (("webhook", webhook), ("salesforce", salesforce), ("bigtime", bigtime))
+            for name, value in (
+                ("webhook", webhook),
+                ("signing", signing),
+                ("outbound-message-token", outbound_message),
+                ("salesforce", salesforce),
+                ("bigtime", bigtime),
+            )
         }
         return {
             "endpoint_url": os.environ["AWS_ENDPOINT_URL"],
@@ -302,9 +328,13 @@ class LocalStack:
             "table_name": table_name,
             "max_receive_count": max_receive,
             "webhook_secret_arn": arns["webhook"],
+            "signing_secret_arn": arns["signing"],
+            "outbound_message_secret_arn": arns["outbound-message-token"],
             "salesforce_secret_arn": arns["salesforce"],
             "bigtime_secret_arn": arns["bigtime"],
             "_api_key": webhook["api_key"],
+            "_hmac_key": signing["hmac_key"],
+            "_outbound_message_token": outbound_message["token"],
         }
 
     def _function_env(self, function: str, refs: dict[str, str]) -> dict[str, str]:
@@ -324,12 +354,14 @@ class LocalStack:
                 env[key] = str(value)
         return env
 
-    def _start_functions(self, aws: dict[str, Any]) -> FrontDoor:
+    def _start_functions(self, aws: dict[str, Any]) -> tuple[FrontDoor, EventBus]:
         refs = {
             "EventsQueue": aws["queue_url"],
             "DeadLetterQueue": aws["dlq_url"],
             "StateTable": aws["table_name"],
             "WebhookSecret": aws["webhook_secret_arn"],
+            "SigningSecret": aws["signing_secret_arn"],
+            "OutboundMessageTokenSecret": aws["outbound_message_secret_arn"],
             "SalesforceSecretArn": aws["salesforce_secret_arn"],
             "BigTimeSecretArn": aws["bigtime_secret_arn"],
             "SalesforceOrgIds": ORG_ID,
@@ -384,7 +416,9 @@ class LocalStack:
                 timeout_seconds=self.template.function_timeout("ReconcileFunction"),
             )
             self._scheduler.start()
-        return FrontDoor(routes)
+        ingest_target = (ingest, f"{STACK_NAME}-ingest", self.template.function_timeout("IngestFunction"))
+        bus = EventBus(rules_for(self.template), {"IngestFunction": ingest_target}, region=REGION)
+        return FrontDoor(routes), bus
 
 
 def _queue_attributes(props: dict[str, Any], template: Template) -> dict[str, str]:

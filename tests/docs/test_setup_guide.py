@@ -40,8 +40,6 @@ BLOCKS = [*commands(GUIDE), *commands(README)]  # what the reader pastes
 ALL = [*BLOCKS, *inline_commands(GUIDE), *inline_commands(README)]  # and what running text mentions
 SAM = Path(os.environ.get("SAM_CLI", REPO_ROOT / ".venv-sam/bin/sam"))
 SF_SNAPSHOT = json.loads((Path(__file__).parent / "sf_cli_commands.json").read_text())
-# Outputs issue 3 (Outbound Message ingest) adds to the template; the guide already tells the admin to use them.
-PENDING_OUTPUTS = {"OutboundMessageEndpoint", "OutboundMessageTokenSecretArn"}
 AWS_GLOBAL_OPTIONS = {
     "--region",
     "--profile",
@@ -198,8 +196,13 @@ def test_outputs_the_guide_names_exist_in_the_template() -> None:
     table = GUIDE[GUIDE.index("| Output |") : GUIDE.index("## 6.")]
     listed = set(re.findall(r"`([A-Z][A-Za-z]+)`", table))
     named = queried | listed
-    assert named - outputs <= PENDING_OUTPUTS, named - outputs - PENDING_OUTPUTS
-    assert {"ApiBaseUrl", "ApiKeyCommand", "EventsEndpoint", "TableName"} <= named
+    assert named <= outputs, named - outputs
+    assert {
+        "OutboundMessageEndpoint",
+        "OutboundMessageTokenSecretArn",
+        "ApiBaseUrl",
+        "ApiKeyCommand",
+    } <= named
 
 
 def test_secret_examples_and_shapes_match_the_code() -> None:

@@ -53,6 +53,12 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory, *options: str) -> It
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    with running_stack(tmp_path_factory, "--visibility-timeout", "2", "--page-size", "100") as description:
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """A stack per test module; a module may add `sf-bigtime local up` options in ``STACK_ARGS``."""
+    extra_args = list(getattr(request.module, "STACK_ARGS", []))
+    with running_stack(
+        tmp_path_factory, "--visibility-timeout", "2", "--page-size", "100", *extra_args
+    ) as description:
         yield description

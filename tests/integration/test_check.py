@@ -64,6 +64,8 @@ class Env:
 
     def outputs(self, **overrides: str) -> dict[str, str]:
         return {
+            "OutboundMessageEndpoint": f"{self.ingest_url}/salesforce/outbound-message",
+            "OutboundMessageTokenSecretArn": self.secrets["outbound"],
             "EventsEndpoint": f"{self.ingest_url}/salesforce/events",
             "WebhookSecretArn": self.secrets["webhook"],
             "TableName": "sf-bigtime-dev-StateTable-1AB2",
@@ -130,6 +132,9 @@ def _serve(sf: FakeSalesforce) -> Iterator[Env]:
             "webhook": sm.create_secret(
                 Name=f"{STACK}/webhook", SecretString=json.dumps({"api_key": "the-key-" * 4})
             )["ARN"],
+            "outbound": sm.create_secret(
+                Name=f"{STACK}/outbound-message-token", SecretString=json.dumps({"token": "om-token-" * 4})
+            )["ARN"],
         }
         yield Env(sf=sf, sf_url=sfs.url, bt_url=bts.url, ingest_url=ingest.url, secrets=secrets)
     sf.close()
@@ -157,8 +162,10 @@ EVERY_CHECK = [
     "stack",
     "salesforce-secret",
     "bigtime-secret",
+    "outbound-message-secret",
     "webhook-secret",
     "mapping",
+    "endpoint:OutboundMessageEndpoint",
     "endpoint:EventsEndpoint",
     "salesforce-login",
     "salesforce-org",
@@ -189,7 +196,7 @@ def test_every_check_passes_against_a_ready_stack_read_from_cloudformation(env: 
     assert results["mapping"].detail == "(bundled default): trigger 'Closed Won'"
     # Secrets are described, never shown.
     text = json.dumps([r.to_dict() for r in results.values()])
-    assert BT_TOKEN not in text and '"cs"' not in text and "the-key" not in text
+    assert BT_TOKEN not in text and '"cs"' not in text and "the-key" not in text and "om-token" not in text
 
 
 def test_a_wrong_bigtime_token_fails_the_login_and_skips_the_picklists(env: Env) -> None:

@@ -355,12 +355,13 @@ def test_ingest_counts_events_by_source_and_rejections_by_reason(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    emitter = obs.Emitter(obs.INGEST, Metrics(namespace=obs.NAMESPACE, service=obs.INGEST))
     deps = IngestDeps(
         settings=IngestSettings(queue_url="q", webhook_secret_arn="arn", allowed_org_ids=(ORG,)),
         api_key=lambda: "k" * 20,
         enqueue=lambda requests: ["m"] * len(requests),
+        count=emitter.emit,  # as functions/ingest/app.py wires it
     )
-    emitter = obs.Emitter(obs.INGEST, Metrics(namespace=obs.NAMESPACE, service=obs.INGEST))
 
     def post(key: str) -> int:
         body = {"orgId": ORG, "opportunityId": "0065w000023abcd", "eventId": f"e-{key[:2]}"}
@@ -370,7 +371,7 @@ def test_ingest_counts_events_by_source_and_rejections_by_reason(
             "headers": {"content-type": "application/json", "x-api-key": key},
             "body": json.dumps(body),
         }
-        return handle_http(event, deps, metrics=emitter)["statusCode"]
+        return handle_http(event, deps)["statusCode"]
 
     assert post("k" * 20) == 202 and post("wrong-key-wrong-key") == 401
     docs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]

@@ -113,8 +113,17 @@ def test_outbound_message_sends_fields_that_exist_and_identify_the_opportunity()
     assert text(message, "endpointUrl") == "__SF_BIGTIME_OUTBOUND_MESSAGE_URL__"
     assert text(message, "integrationUser") == "__SF_BIGTIME_INTEGRATION_USER__"
     guide = (SALESFORCE.parent / "docs" / "setup.md").read_text()
-    # The endpoint is the stack's Outbound Message URL plus its token (docs/setup.md, section 6).
+    # The endpoint is the stack's Outbound Message URL plus its token (docs/setup.md, section 6) ...
     assert 'SF_BIGTIME_OUTBOUND_MESSAGE_URL="$OM_URL?token=$OM_TOKEN"' in guide
+    outputs = Template().data["Outputs"]
+    assert (
+        outputs["OutboundMessageEndpoint"]["Value"].value
+        == outputs["ApiBaseUrl"]["Value"].value + OUTBOUND_PATH
+    )
+    # ... which is the route ingest serves, and the token the secret holds.
+    assert ("POST", OUTBOUND_PATH, "IngestFunction") in Template().http_routes()
+    token = Template().resource("OutboundMessageTokenSecret")["Properties"]["GenerateSecretString"]
+    assert token["GenerateStringKey"] == "token" and token["ExcludePunctuation"] is True  # URL-safe
 
 
 class _Receiver:

@@ -51,8 +51,10 @@ from sf_bigtime.mapping import (
 from sf_bigtime.salesforce import SalesforceClient
 from sf_bigtime.secrets import (
     BigTimeCredentials,
+    OutboundMessageSecret,
     SalesforceCredentials,
     SecretError,
+    SigningSecret,
     WebhookSecret,
     parse_secret,
 )
@@ -64,8 +66,14 @@ Status = Literal["ok", "failed", "skipped"]
 
 # Read when the mapping names no BigTime picklist values: the lists a project mapping typically uses.
 STANDARD_PICKLISTS = ("LookupProjectType", "StatusProduction", "StatusBilling")
-# Ingest endpoints the stack may expose (outputs), each of which must refuse an unauthenticated call.
-ENDPOINT_OUTPUTS = ("EventsEndpoint", "OutboundMessageEndpoint")
+# Ingest endpoints the stack exposes (outputs), each of which must refuse an unauthenticated call.
+ENDPOINT_OUTPUTS = ("OutboundMessageEndpoint", "EventsEndpoint")
+# The secrets the stack generates for ingest: check name, output naming it, shape.
+GENERATED_SECRETS = (
+    ("outbound-message-secret", "OutboundMessageTokenSecretArn", OutboundMessageSecret),
+    ("webhook-secret", "WebhookSecretArn", WebhookSecret),
+    ("signing-secret", "SigningSecretArn", SigningSecret),
+)
 REQUIRED_PARAMETERS = ("SalesforceSecretArn", "BigTimeSecretArn", "SalesforceOrgIds")
 HEALTHY_STATUSES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
 HTTP_TIMEOUT = 10.0
@@ -166,6 +174,12 @@ def stack_from_local(path: Path) -> StackConfig:
                 "QueueUrl": aws["queue_url"],
                 "DeadLetterQueueUrl": aws["dlq_url"],
                 "TableName": aws["table_name"],
+                **_optional(
+                    # The deployed stack's output carries no token; the admin appends it (docs/setup.md).
+                    OutboundMessageEndpoint=(ingest.get("outbound_message_url") or "").split("?", 1)[0],
+                    OutboundMessageTokenSecretArn=aws.get("outbound_message_secret_arn"),
+                    SigningSecretArn=aws.get("signing_secret_arn"),
+                ),
             },
             parameters={
                 "SalesforceSecretArn": aws["salesforce_secret_arn"],
@@ -194,7 +208,9 @@ class Checker:
         self._stack()
         salesforce = self._secret("salesforce-secret", "SalesforceSecretArn", SalesforceCredentials)
         bigtime = self._secret("bigtime-secret", "BigTimeSecretArn", BigTimeCredentials)
-        self._secret("webhook-secret", "WebhookSecretArn", WebhookSecret, source=self.stack.outputs)
+        for name, output, shape in GENERATED_SECRETS:
+            if output in self.stack.outputs:
+                self._secret(name, output, shape, source=self.stack.outputs)
         mapping = self._mapping()
         self._endpoints()
         self._salesforce(salesforce, mapping)
@@ -497,11 +513,19 @@ def _secret_summary(secret: Any) -> str:
     auth = getattr(secret, "auth", None)
     if isinstance(secret, WebhookSecret):
         return "has an api_key"
+    if isinstance(secret, OutboundMessageSecret):
+        return "has a token"
+    if isinstance(secret, SigningSecret):
+        return "has an hmac_key"
     if auth in ("client_credentials", "jwt"):
         return f"{auth} for My Domain {secret.domain!r}"
     if auth in ("api_key", "session"):
         return f"{auth} for BigTime firm {secret.realm!r}"
     return "usable"
+
+
+def _optional(**values: str | None) -> dict[str, str]:
+    return {k: v for k, v in values.items() if v}
 
 
 def _split(value: str | None) -> tuple[str, ...]:

@@ -41,6 +41,8 @@ class SyncRequest(BaseModel):
     opportunity_id: SalesforceId
     account_id: SalesforceId | None = None
     stage_name: str | None = Field(default=None, max_length=255)
+    # When Salesforce last changed the record, if the sender said (informational: the worker re-reads).
+    last_modified_date: datetime | None = None
     source: Source
     delivery_id: str = Field(min_length=1, max_length=512)
     received_at: datetime = Field(default_factory=lambda: datetime.now(UTC))

@@ -46,6 +46,12 @@ EVENTS_ACCEPTED = "EventsAccepted"
 EVENTS_REJECTED = "EventsRejected"
 RECONCILE_MISSED = "ReconcileMissed"  # won Opportunities whose event never arrived (alarm)
 RECONCILE_DEFERRED = "ReconcileDeferred"  # found but over the per-run bound: picked up by the next run
+RELAY_EVENTS_IGNORED = "RelayEventsIgnored"  # EventBridge events not about an Opportunity we sync
+CDC_ECHOES_IGNORED = "CdcEchoesIgnored"  # our own write-backs coming back as change events
+CDC_GAP_EVENTS = "CdcGapEvents"  # GAP_* change events: the listed records are re-read
+CDC_LEFT_TO_RECONCILE = (
+    "CdcLeftToReconcile"  # wildcard record ids and GAP_OVERFLOW: the reconcile sweep's job
+)
 
 COUNT = "Count"
 MILLISECONDS = "Milliseconds"
@@ -115,6 +121,22 @@ METRICS: dict[str, Metric] = {
             (INGEST,),
             "Requests refused (4xx) or not queued (503), by Source and Reason (error code).",
             ("Source", "Reason"),
+        ),
+        Metric(
+            RELAY_EVENTS_IGNORED, COUNT, (INGEST,), "Event Relay events not about an Opportunity we sync."
+        ),
+        Metric(
+            CDC_ECHOES_IGNORED,
+            COUNT,
+            (INGEST,),
+            "Change events caused by our own write-back (changeOrigin client=sf-bigtime), ignored.",
+        ),
+        Metric(CDC_GAP_EVENTS, COUNT, (INGEST,), "CDC GAP_* events: the listed records are re-read."),
+        Metric(
+            CDC_LEFT_TO_RECONCILE,
+            COUNT,
+            (INGEST,),
+            "CDC events with wildcard record ids or GAP_OVERFLOW: left to the reconcile sweep.",
         ),
         Metric(
             RECONCILE_MISSED,

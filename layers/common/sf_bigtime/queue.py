@@ -17,7 +17,7 @@ _ENTRY_RETRIES = 3
 
 # Short timeouts: Salesforce waits on the ingest reply, and a slow SQS is better answered with a 5xx
 # (Salesforce retries) than with a hung request.
-_SQS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
+SQS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
 
 
 class EnqueueError(RuntimeError):
@@ -26,7 +26,7 @@ class EnqueueError(RuntimeError):
 
 @lru_cache(maxsize=1)
 def sqs_client() -> Any:
-    return boto3.client("sqs", config=_SQS_CONFIG)
+    return boto3.client("sqs", config=SQS_CONFIG)
 
 
 def enqueue(queue_url: str, requests: Sequence[SyncRequest], *, client: Any = None) -> list[str]:

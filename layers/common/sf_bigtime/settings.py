@@ -30,6 +30,10 @@ class IngestSettings(BaseModel):
 
     queue_url: str = Field(min_length=1)
     webhook_secret_arn: str = Field(min_length=1)
+    # The HMAC signing key (JSON events from Apex) and the Outbound Message URL token each live in a
+    # generated secret of their own; without one, that way of authenticating is refused.
+    signing_secret_arn: str | None = None
+    outbound_message_secret_arn: str | None = None
     allowed_org_ids: tuple[str, ...] = Field(min_length=1)
     api_key_header: str = "x-api-key"
     max_body_bytes: int = Field(default=1_000_000, gt=0)
@@ -50,6 +54,8 @@ class IngestSettings(BaseModel):
             {
                 "queue_url": "QUEUE_URL",
                 "webhook_secret_arn": "WEBHOOK_SECRET_ARN",
+                "signing_secret_arn": "SIGNING_SECRET_ARN",
+                "outbound_message_secret_arn": "OUTBOUND_MESSAGE_SECRET_ARN",
                 "allowed_org_ids": "SALESFORCE_ORG_IDS",
                 "api_key_header": "API_KEY_HEADER",
                 "max_body_bytes": "MAX_BODY_BYTES",

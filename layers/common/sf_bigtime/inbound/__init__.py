@@ -12,3 +12,14 @@ class InboundError(Exception):
         self.code = code
         self.message = message
         self.field = field
+
+
+class AuthError(InboundError):
+    """401/403 with one generic message per status; ``reason`` says what failed, for our log only."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        if status == 401:
+            super().__init__(401, "unauthorized", "missing or invalid credentials")
+        else:
+            super().__init__(403, "forbidden", "not allowed")
+        self.reason = reason

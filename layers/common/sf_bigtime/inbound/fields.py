@@ -1,0 +1,60 @@
+"""Field types shared by every inbound format, so each says "Opportunity id" the same way.
+
+Ids are accepted in the 15- or 18-character form and always come out in the 18-character form
+(Salesforce's checksum rule, :mod:`sf_bigtime.sfid`): the queue and the worker see one spelling only.
+Optional text fields treat an empty string as missing, because a Flow that maps an empty variable into
+its callout body sends ``""`` rather than leaving the key out.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
+
+from sf_bigtime.sfid import is_salesforce_id, to_18
+
+MAX_DELIVERY_ID_LENGTH = 255
+MAX_STAGE_LENGTH = 255  # Opportunity.StageName is a picklist of at most 255 characters
+
+
+def _salesforce_id(prefix: str, what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not is_salesforce_id(value) or not value.startswith(prefix):
+            raise ValueError(f"must be a Salesforce {what} id ({prefix}…, 15 or 18 characters)")
+        return to_18(value)
+
+    return AfterValidator(check)
+
+
+def blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # Salesforce sends UTC ("…Z" or epoch milliseconds); a formula without a zone means UTC too.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _epoch_millis(value: Any) -> Any:
+    # CDC payloads decoded from Avro carry datetimes as epoch milliseconds (reference §3.1); pydantic
+    # would read a bare number as seconds.
+    if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) > 1e11:
+        return value / 1000
+    return value
+
+
+OrgId = Annotated[str, _salesforce_id("00D", "org")]
+OpportunityId = Annotated[str, _salesforce_id("006", "Opportunity")]
+AccountId = Annotated[str, _salesforce_id("001", "Account")]
+OptionalAccountId = Annotated[AccountId | None, BeforeValidator(blank_to_none)]
+Stage = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_STAGE_LENGTH)]
+OptionalStage = Annotated[Stage | None, BeforeValidator(blank_to_none)]
+OptionalDateTime = Annotated[
+    datetime | None, BeforeValidator(blank_to_none), BeforeValidator(_epoch_millis), AfterValidator(_utc)
+]
