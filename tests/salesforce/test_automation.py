@@ -14,6 +14,7 @@ from werkzeug.wrappers import Request, Response
 
 from sf_bigtime.fieldcheck import FieldUse, find_problems
 from sf_bigtime.inbound.json_event import parse_json_events
+from sf_bigtime.inbound.outbound_message import SOBJECT_FIELDS, parse_outbound_message
 from sf_bigtime.ingest import EVENTS_ROUTE
 from sf_bigtime.mapping import default_mapping
 from sf_bigtime.settings import IngestSettings
@@ -103,10 +104,11 @@ def test_closed_won_flow_marks_queued_then_sends_the_outbound_message() -> None:
     assert text(action, "actionName") == f"Opportunity.{text(_outbound_message(), 'fullName')}"
 
 
-def test_outbound_message_sends_fields_that_exist_and_identify_the_opportunity() -> None:
+def test_outbound_message_sends_exactly_the_fields_ingest_reads_and_they_exist() -> None:
     message = _outbound_message()
     fields = [f.text for f in children(message, "fields")]
-    assert {"Id", "StageName", "AccountId"} <= set(fields)
+    # Ingest reads these and skips anything else; more fields would only make each batch bigger.
+    assert set(fields) == SOBJECT_FIELDS
     uses = [FieldUse("Opportunity", f) for f in fields]
     assert find_problems(uses, describe_from(objects_dir())) == []
     assert text(message, "includeSessionId") == "false"  # the worker has its own OAuth login
@@ -182,10 +184,15 @@ def test_the_shipped_flow_in_the_fake_org_sends_one_message_per_closed_won_and_n
         )
         org.update("Opportunity", opp, {"StageName": "Closed Won"})
         assert len(receiver.wait(1)) == 1
-        assert (
-            f"<sf:Id>{opp}</sf:Id>" in receiver.bodies[0]
-            and "<sf:StageName>Closed Won</sf:StageName>" in receiver.bodies[0]
+        # What ingest makes of it: one sync request for this Opportunity, carrying the fields it reads.
+        [request] = parse_outbound_message(receiver.bodies[0].encode()).to_requests()
+        assert (request.org_id, request.opportunity_id, request.source) == (
+            org.org_id,
+            opp,
+            "outbound_message",
         )
+        assert request.stage_name == "Closed Won" and request.account_id == account
+        assert request.last_modified_date is not None
         # sf-bigtime's write-back (and any other save that stays in the stage) sends nothing.
         org.update("Opportunity", opp, {"BigTime_Sync_Status__c": "Synced", "BigTime_Project_Id__c": "42"})
         org.update("Opportunity", opp, {"Description": "edited"})
