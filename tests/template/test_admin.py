@@ -74,6 +74,13 @@ def test_outputs_say_what_to_paste_into_salesforce(t: Template) -> None:
         " --query SecretString --output text",
     )
     assert t.resource("WebhookSecret")["Properties"]["GenerateSecretString"]["GenerateStringKey"] == "api_key"
+    assert outputs["OutboundMessageTokenCommand"]["Value"] == Tag(
+        "Sub",
+        "aws secretsmanager get-secret-value --region ${AWS::Region} --secret-id ${OutboundMessageTokenSecret}"
+        " --query SecretString --output text",
+    )
+    token = t.resource("OutboundMessageTokenSecret")["Properties"]["GenerateSecretString"]
+    assert token["GenerateStringKey"] == "token"
     assert "TableName" in outputs  # the guide has the admin note it before tearing down
 
 
