@@ -34,7 +34,7 @@ def test_first_claim_wins_and_second_is_told_to_wait(store: StateStore) -> None:
     with pytest.raises(TransientError) as info:
         store.claim("opp", ORG, OPP, stale_after=60)
     assert info.value.code == "claim_busy"
-    assert 5 <= (info.value.retry_after or 0) <= 60
+    assert info.value.retry_after is None  # the queue's exponential backoff decides (seconds, not minutes)
 
 
 def test_recorded_id_is_returned_to_later_claims(store: StateStore) -> None:

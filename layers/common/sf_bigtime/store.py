@@ -182,7 +182,9 @@ class StateStore:
                 f"another worker is creating this {'project' if kind == 'opp' else 'client'} "
                 f"(claimed {held_for:.0f}s ago)",
                 code="claim_busy",
-                retry_after=max(5.0, min(stale_after - held_for, 300.0)),
+                # No Retry-After: the holder usually finishes within seconds, and if it died, the
+                # exponential backoff outgrows the claim's stale age within a few deliveries.
+                retry_after=None,
             ) from None
         except BotoCoreError as exc:
             raise TransientError(f"state table write failed: {type(exc).__name__}") from None
