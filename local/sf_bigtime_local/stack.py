@@ -53,7 +53,9 @@ API_KEY_HEADER = "x-api-key"
 class StackOptions:
     """Knobs for tests and demos; defaults give a stack that behaves like the deployed one, only faster."""
 
-    visibility_timeout: int = 5  # the template's 1800 s would make local retries take half an hour
+    # Long enough that a slow batch on a busy laptop is not redelivered mid-flight (which Lambda's 1800 s
+    # never does); failed records still come back within seconds, through the worker's own backoff below.
+    visibility_timeout: int = 30
     max_receive_count: int | None = None  # None: the template's default
     worker_concurrency: int | None = None  # None: the template's MaximumConcurrency default
     retry_backoff_base: float = 1.0

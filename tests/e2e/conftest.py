@@ -59,6 +59,6 @@ def stack(
     """A stack per test module; a module may add `sf-bigtime local up` options in ``STACK_ARGS``."""
     extra_args = list(getattr(request.module, "STACK_ARGS", []))
     with running_stack(
-        tmp_path_factory, "--visibility-timeout", "2", "--page-size", "100", *extra_args
+        tmp_path_factory, "--visibility-timeout", "30", "--page-size", "100", *extra_args
     ) as description:
         yield description

@@ -33,7 +33,7 @@ CLI = Path(sys.executable).with_name("sf-bigtime")
 
 @pytest.fixture(scope="module")
 def ops_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    options = ("--no-flow", "--page-size", "100", "--max-receive-count", "2", "--visibility-timeout", "2")
+    options = ("--no-flow", "--page-size", "100", "--max-receive-count", "2", "--visibility-timeout", "30")
     with running_stack(tmp_path_factory, *options) as description:
         yield description
 

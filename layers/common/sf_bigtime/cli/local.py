@@ -15,7 +15,10 @@ def local() -> None:
 
 @local.command("up")
 @click.option(
-    "--visibility-timeout", default=5, show_default=True, help="Queue visibility timeout (seconds)."
+    "--visibility-timeout",
+    default=30,
+    show_default=True,
+    help="Queue visibility timeout (seconds); failed records return sooner, through the worker's backoff.",
 )
 @click.option("--no-flow", is_flag=True, help="Do not let the fake org's Flow call ingest on Closed Won.")
 @click.option("--page-size", default=2000, show_default=True, help="Fake Salesforce query page size.")
