@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sf_bigtime.errors import TransientError
+from sf_bigtime.messages import SyncRequest
 from sf_bigtime.sync import sync_opportunity
 
 from .conftest import BT_TOKEN_NO_PROJECTS, ORG, World
@@ -159,3 +160,20 @@ def test_create_that_succeeded_but_answered_500_is_not_repeated(world: World) ->
     assert world.sf.get("Opportunity", opp_id)["BigTime_Project_Id__c"] == str(
         world.bt.projects[0]["SystemId"]
     )
+
+
+def test_an_event_from_another_org_reads_and_writes_nothing(world: World) -> None:
+    """A sandbox refreshed from production shares its record ids: an event from the sandbox must not sync
+    the production record with the same id, even if both orgs were listed in SalesforceOrgIds."""
+    opp_id = world.won_opportunity()
+    ctx = world.context()
+    before = world.sf_api_calls()
+    sandbox_event = SyncRequest(
+        org_id="00D5w000004zzzz", opportunity_id=opp_id, source="json", delivery_id="from-the-sandbox"
+    )
+    outcome = sync_opportunity(sandbox_event, ctx)
+    assert outcome.status == "Failed" and outcome.error_code == "wrong_org"
+    assert "00D5w000004zzzz" in outcome.message and ORG[:15] in outcome.message
+    assert world.sf_api_calls() == before and world.bt.calls == []
+    assert world.sf.get("Opportunity", opp_id).get("BigTime_Sync_Status__c") is None
+    assert ctx.store.get("opp", sandbox_event.org_id, opp_id)["last_status"] == "Failed"

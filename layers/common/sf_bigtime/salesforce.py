@@ -8,6 +8,7 @@ single refresh-and-retry lives here instead.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -193,6 +194,15 @@ class SalesforceClient:
                 self._sf = self._login()
             return self._sf
 
+    def logged_in_org(self) -> str | None:
+        """The 15-character id of the org our credentials belong to (logs in if needed; no API call).
+
+        Salesforce access tokens begin with the org id and "!" (``00D…!AQ…``); tokens of another shape
+        give None, and the caller then cannot check.
+        """
+        token = str(getattr(self._client(), "session_id", "") or "")
+        return token[:15] if re.match(r"^00D[a-zA-Z0-9]{12}!", token) else None
+
     def _call(self, what: str, fn: Callable[[Salesforce], T]) -> T:
         """Run one API call: refresh the token once on 401, classify every failure."""
         for attempt in (1, 2):
@@ -368,6 +378,11 @@ def _classify(what: str, exc: SalesforceError) -> TransientError | PermanentErro
 
 class OpportunityDeleted(PermanentError):
     """The Opportunity went to the recycle bin between our read and our write-back."""
+
+
+class WrongOrg(PermanentError):
+    """The event names another org than the one our credentials log in to: nothing may be read or written,
+    because a sandbox refreshed from production shares its record ids."""
 
 
 def _unique(paths: Sequence[str]) -> list[str]:

@@ -26,8 +26,14 @@ from sf_bigtime.bigtime import BigTimeCallError, BigTimeClient, Record, record_i
 from sf_bigtime.errors import PermanentError, SyncError, TransientError
 from sf_bigtime.mapping import Mapping
 from sf_bigtime.messages import SyncRequest
-from sf_bigtime.salesforce import OpportunityDeleted, OpportunitySnapshot, SalesforceClient, WriteBack
-from sf_bigtime.sfid import to_18
+from sf_bigtime.salesforce import (
+    OpportunityDeleted,
+    OpportunitySnapshot,
+    SalesforceClient,
+    WriteBack,
+    WrongOrg,
+)
+from sf_bigtime.sfid import same_org, to_18
 from sf_bigtime.store import Claim, Kind, StateStore
 from sf_bigtime.transform import (
     ContactPlan,
@@ -121,6 +127,10 @@ def sync_opportunity(request: SyncRequest, ctx: SyncContext) -> Outcome:
             status="Skipped",
             message=f"The Opportunity was deleted in Salesforce while it was being synced ({exc.reason}).",
         )
+    except WrongOrg as exc:
+        # Recorded and counted, never written back: the Opportunity lives in an org we cannot reach.
+        error = exc.reason
+        outcome = Outcome(status="Failed", message=exc.reason, error_code=exc.code)
     except PermanentError as exc:
         error = exc.reason
         outcome = Outcome(status="Failed", message=exc.reason, error_code=exc.code)
@@ -137,6 +147,14 @@ def sync_opportunity(request: SyncRequest, ctx: SyncContext) -> Outcome:
 def _sync(request: SyncRequest, ctx: SyncContext) -> Outcome:
     org, opp_id = request.org_id, request.opportunity_id
     mapping = ctx.mapping
+    ours = ctx.salesforce.logged_in_org()
+    if ours is not None and not same_org(org, ours):
+        raise WrongOrg(
+            f"The event came from Salesforce org {org[:15]}, but this stack's Salesforce credentials are for "
+            f"org {ours}: nothing was read or written. Give each org its own stack (docs/setup.md, "
+            "'Production and sandboxes') and list only its own org in SalesforceOrgIds.",
+            code="wrong_org",
+        )
     opp = ctx.salesforce.read_opportunity(opp_id, *mapping.query_fields())
     state = ctx.store.get("opp", org, opp_id) or {}
     mapped = bool(state.get("project_id"))
