@@ -177,3 +177,19 @@ def test_an_event_from_another_org_reads_and_writes_nothing(world: World) -> Non
     assert world.sf_api_calls() == before and world.bt.calls == []
     assert world.sf.get("Opportunity", opp_id).get("BigTime_Sync_Status__c") is None
     assert ctx.store.get("opp", sandbox_event.org_id, opp_id)["last_status"] == "Failed"
+
+
+def test_a_project_the_opportunity_already_names_is_adopted_when_the_table_has_none(world: World) -> None:
+    """A re-created stack starts with an empty table (the old one is retained, not reused): the Opportunity
+    still names its project, and that project is adopted instead of a second one being created."""
+    opp_id = world.won_opportunity()
+    first = sync_opportunity(world.request(opp_id), world.context())
+    table = world.contexts[0].store.table
+    for item in table.scan()["Items"]:  # the new stack's table: nothing of the old one
+        table.delete_item(Key={"id": item["id"]})
+
+    again = sync_opportunity(world.request(opp_id), world.context())
+    assert again.status == "Synced" and not again.created_project
+    assert again.project_id == first.project_id
+    assert len(world.bt.projects) == 1
+    assert world.contexts[1].store.get("opp", ORG, opp_id)["project_id"] == first.project_id

@@ -339,9 +339,9 @@ def _ensure_project(
 
     def work(token: str) -> tuple[int, str, bool, str | None]:
         name = str(payload.values.get("Nm") or "")
-        found = (
-            _find_marked_project(ctx, opp.id, project_code, client_id, name) if claim.must_look_up else None
-        )
+        found = _project_shown_on_opportunity(ctx, opp)
+        if found is None and claim.must_look_up:
+            found = _find_marked_project(ctx, opp.id, project_code, client_id, name)
         created = False
         if found is None:
             body = {**_resolve(payload, ctx.bigtime), "ClientId": client_id}
@@ -374,6 +374,18 @@ def _ensure_project(
         return project_id, final_code, created, token
 
     return _under_claim("opp", org, opp.id, claim, ctx, work)
+
+
+def _project_shown_on_opportunity(ctx: SyncContext, opp: OpportunitySnapshot) -> Record | None:
+    """The project the Opportunity already names although the table has none (a re-created stack, a
+    restored or emptied table): adopt it rather than create a second one. One BigTime call, only then."""
+    shown = str(opp.get("BigTime_Project_Id__c") or "").strip()
+    if not shown.isdigit():
+        return None
+    try:
+        return ctx.bigtime.get_project(int(shown))
+    except PermanentError:  # deleted in BigTime (or not visible to our API key): create a new one
+        return None
 
 
 def _find_marked_project(
