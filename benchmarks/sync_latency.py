@@ -1,5 +1,7 @@
 """Benchmark: seconds from "Closed Won" to the write-back on the Opportunity, and API calls per sync,
-on the local stack (moto + fakes on 127.0.0.1; bounded in count and time).
+on the local stack (moto + fakes on 127.0.0.1; bounded in count and time). Two phases: five Opportunities
+closed one at a time (normal traffic), then ``--count`` closed at once (a burst, queued behind the
+template's worker concurrency of 2).
 
     .venv/bin/python benchmarks/sync_latency.py [--count 40] [--accounts 8] [--out benchmarks/results/sync-latency.json]
 
@@ -59,9 +61,32 @@ def main() -> int:
                 "OpportunityContactRole", {"OpportunityId": opp, "ContactId": contact, "IsPrimary": True}
             )
             opps.append(opp)
+        # Normal traffic first: one Opportunity at a time, each waited for (seconds from Closed Won to
+        # the write-back when nothing else is queued).
+        isolated: list[float] = []
+        for i in range(min(5, count)):
+            account = sf.create("Account", {"Name": f"Isolated Account {i}"})
+            opp = sf.create(
+                "Opportunity",
+                {
+                    "Name": f"Isolated {i}",
+                    "AccountId": account,
+                    "StageName": "Prospecting",
+                    "CloseDate": "2026-12-31",
+                },
+            )
+            t0 = time.monotonic()
+            sf.update("Opportunity", opp, {"StageName": "Closed Won"})
+            while (sf.get("Opportunity", opp) or {}).get("BigTime_Sync_Status__c") != "Synced":
+                if time.monotonic() - t0 > 30:
+                    break
+                time.sleep(0.01)
+            isolated.append(time.monotonic() - t0)
         sf_before = sum(1 for c in sf.calls if c.counted)
         bt_before = len(bt.calls)
+        projects_before, clients_before = len(bt.projects), len(bt.clients)
 
+        # Then a burst: every Opportunity closed at once.
         closed_at: dict[str, float] = {}
         started = time.monotonic()
         for opp in opps:  # the fake org's Flow posts each one to the ingest endpoint
@@ -97,20 +122,29 @@ def main() -> int:
         "synced": len(values),
         "seconds_total": round(elapsed, 3),
         "throughput_per_second": round(len(values) / elapsed, 2) if elapsed else None,
-        "latency_seconds": {
+        "isolated_latency_seconds": {
+            "runs": len(isolated),
+            "median": round(statistics.median(isolated), 3) if isolated else None,
+            "max": round(max(isolated), 3) if isolated else None,
+        },
+        "burst_latency_seconds": {
             "p50": round(statistics.median(values), 3) if values else None,
             "p95": round(values[int(0.95 * (len(values) - 1))], 3) if values else None,
             "max": round(values[-1], 3) if values else None,
         },
         "salesforce_api_calls_per_sync": round(sf_calls / max(1, len(values)), 2),
         "bigtime_calls_per_sync": round((len(bt.calls) - bt_before) / max(1, len(values)), 2),
-        "bigtime_projects": len(bt.projects),
-        "bigtime_clients": len(bt.clients),
+        "bigtime_projects": len(bt.projects) - projects_before,
+        "bigtime_clients": len(bt.clients) - clients_before,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
-    ok = len(values) == count and len(bt.projects) == count and len(bt.clients) == len(accounts)
+    ok = (
+        len(values) == count
+        and result["bigtime_projects"] == count
+        and result["bigtime_clients"] == len(accounts)
+    )
     return 0 if ok else 1
 
 
