@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -63,54 +64,63 @@ class IngestSettings(BaseModel):
         )
 
 
-class WorkerSettings(BaseModel):
-    """What the worker needs: the state table, the queue (for backoff), credentials and the mapping."""
+class _SalesforceReader(BaseModel):
+    """Settings shared by the functions that read Salesforce and use the state table and the queue."""
 
     model_config = ConfigDict(frozen=True)
+
+    # Field name -> environment variable; subclasses add their own.
+    ENV: ClassVar[dict[str, str]] = {
+        "table_name": "TABLE_NAME",
+        "queue_url": "QUEUE_URL",
+        "salesforce_secret_arn": "SALESFORCE_SECRET_ARN",
+        "salesforce_api_version": "SALESFORCE_API_VERSION",
+        "trigger_stages": "TRIGGER_STAGES",
+        "http_timeout_seconds": "HTTP_TIMEOUT_SECONDS",
+    }
 
     table_name: str = Field(min_length=1)
     queue_url: str = Field(min_length=1)
     salesforce_secret_arn: str = Field(min_length=1)
-    bigtime_secret_arn: str = Field(min_length=1)
     salesforce_api_version: str = Field(default="66.0", pattern=r"^\d{2}\.0$")
-    trigger_stages: tuple[str, ...] = ()  # overrides the mapping's trigger.stages when set
-    mapping_parameter: str | None = None  # SSM parameter holding the mapping YAML
-    mapping_file: str | None = None  # or a YAML file in the layer (relative to /opt/python)
-    bigtime_calls_per_minute: float = Field(default=30.0, gt=0)
     http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
-    claim_stale_after_seconds: int = Field(default=960, gt=0)
-    idempotency_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
-    retry_backoff_base_seconds: float = Field(default=30.0, gt=0)
-    retry_backoff_max_seconds: float = Field(default=900.0, gt=0, le=43200)
-    bigtime_project_url: str | None = None  # e.g. "https://iq.bigtime.net/Bigtime/Project/{project_id}"
 
-    @field_validator("trigger_stages", mode="before")
+    @field_validator("trigger_stages", mode="before", check_fields=False)
     @classmethod
     def _stages(cls, value: object) -> object:
         return _split(value)
 
     @classmethod
-    def from_env(cls) -> WorkerSettings:
-        return _load(
-            cls,
-            {
-                "table_name": "TABLE_NAME",
-                "queue_url": "QUEUE_URL",
-                "salesforce_secret_arn": "SALESFORCE_SECRET_ARN",
-                "bigtime_secret_arn": "BIGTIME_SECRET_ARN",
-                "salesforce_api_version": "SALESFORCE_API_VERSION",
-                "trigger_stages": "TRIGGER_STAGES",
-                "mapping_parameter": "MAPPING_PARAMETER",
-                "mapping_file": "MAPPING_FILE",
-                "bigtime_calls_per_minute": "BIGTIME_CALLS_PER_MINUTE",
-                "http_timeout_seconds": "HTTP_TIMEOUT_SECONDS",
-                "claim_stale_after_seconds": "CLAIM_STALE_AFTER_SECONDS",
-                "idempotency_ttl_seconds": "IDEMPOTENCY_TTL_SECONDS",
-                "bigtime_project_url": "BIGTIME_PROJECT_URL",
-                "retry_backoff_base_seconds": "RETRY_BACKOFF_BASE_SECONDS",
-                "retry_backoff_max_seconds": "RETRY_BACKOFF_MAX_SECONDS",
-            },
-        )
+    def from_env(cls) -> Self:
+        return _load(cls, cls.ENV)
+
+
+class WorkerSettings(_SalesforceReader):
+    """What the worker needs: the state table, the queue (for backoff), credentials and the mapping."""
+
+    ENV: ClassVar[dict[str, str]] = {
+        **_SalesforceReader.ENV,
+        "bigtime_secret_arn": "BIGTIME_SECRET_ARN",
+        "mapping_parameter": "MAPPING_PARAMETER",
+        "mapping_file": "MAPPING_FILE",
+        "bigtime_calls_per_minute": "BIGTIME_CALLS_PER_MINUTE",
+        "claim_stale_after_seconds": "CLAIM_STALE_AFTER_SECONDS",
+        "idempotency_ttl_seconds": "IDEMPOTENCY_TTL_SECONDS",
+        "bigtime_project_url": "BIGTIME_PROJECT_URL",
+        "retry_backoff_base_seconds": "RETRY_BACKOFF_BASE_SECONDS",
+        "retry_backoff_max_seconds": "RETRY_BACKOFF_MAX_SECONDS",
+    }
+
+    bigtime_secret_arn: str = Field(min_length=1)
+    trigger_stages: tuple[str, ...] = ()  # overrides the mapping's trigger.stages when set
+    mapping_parameter: str | None = None  # SSM parameter holding the mapping YAML
+    mapping_file: str | None = None  # or a YAML file in the layer (relative to /opt/python)
+    bigtime_calls_per_minute: float = Field(default=30.0, gt=0)
+    claim_stale_after_seconds: int = Field(default=960, gt=0)
+    idempotency_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    retry_backoff_base_seconds: float = Field(default=30.0, gt=0)
+    retry_backoff_max_seconds: float = Field(default=900.0, gt=0, le=43200)
+    bigtime_project_url: str | None = None  # e.g. "https://iq.bigtime.net/Bigtime/Project/{project_id}"
 
 
 def _load[T: BaseModel](model: type[T], env_names: dict[str, str]) -> T:
@@ -134,44 +144,22 @@ def worker_settings() -> WorkerSettings:
     return WorkerSettings.from_env()
 
 
-class ReconcileSettings(BaseModel):
+class ReconcileSettings(_SalesforceReader):
     """What the scheduled reconcile needs: Salesforce (read), the state table (read) and the queue (send)."""
 
-    model_config = ConfigDict(frozen=True)
+    ENV: ClassVar[dict[str, str]] = {
+        **_SalesforceReader.ENV,
+        "lookback_hours": "RECONCILE_LOOKBACK_HOURS",
+        "grace_minutes": "RECONCILE_GRACE_MINUTES",
+        "max_per_run": "RECONCILE_MAX_PER_RUN",
+    }
 
-    table_name: str = Field(min_length=1)
-    queue_url: str = Field(min_length=1)
-    salesforce_secret_arn: str = Field(min_length=1)
-    salesforce_api_version: str = Field(default="66.0", pattern=r"^\d{2}\.0$")
     trigger_stages: tuple[str, ...] = ("Closed Won",)
-    http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # Salesforce's own redelivery gives up after 24 h (Outbound Messages) to 3 days (Event Relay).
     lookback_hours: float = Field(default=72.0, gt=0, le=24 * 30)
     # Leave events in flight alone: only a change older than this without a delivery counts as missed.
     grace_minutes: float = Field(default=10.0, ge=0)
     max_per_run: int = Field(default=100, gt=0, le=10_000)
-
-    @field_validator("trigger_stages", mode="before")
-    @classmethod
-    def _stages(cls, value: object) -> object:
-        return _split(value)
-
-    @classmethod
-    def from_env(cls) -> ReconcileSettings:
-        return _load(
-            cls,
-            {
-                "table_name": "TABLE_NAME",
-                "queue_url": "QUEUE_URL",
-                "salesforce_secret_arn": "SALESFORCE_SECRET_ARN",
-                "salesforce_api_version": "SALESFORCE_API_VERSION",
-                "trigger_stages": "TRIGGER_STAGES",
-                "http_timeout_seconds": "HTTP_TIMEOUT_SECONDS",
-                "lookback_hours": "RECONCILE_LOOKBACK_HOURS",
-                "grace_minutes": "RECONCILE_GRACE_MINUTES",
-                "max_per_run": "RECONCILE_MAX_PER_RUN",
-            },
-        )
 
 
 @lru_cache(maxsize=1)
