@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 import requests
 from defusedxml import ElementTree
@@ -24,33 +23,11 @@ from sf_bigtime_local.clients import (
     post_signed_event,
     salesforce,
 )
+from tests.e2e.helpers import queue_depth, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-ingest")]
 STACK_ARGS = ["--no-flow"]
 OUTBOUND = "{http://soap.sforce.com/2005/09/outbound}"
-
-
-def wait_for(probe: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail("timed out")
-
-
-def queue_depth(stack: dict) -> int:
-    aws = stack["aws"]
-    sqs = boto3.client(
-        "sqs", endpoint_url=aws["endpoint_url"], region_name=aws["region"],
-        aws_access_key_id="local", aws_secret_access_key="local",
-    )  # fmt: skip
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=aws["queue_url"],
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
 
 def fake(stack: dict, method: str, route: str, **kwargs: Any) -> Any:

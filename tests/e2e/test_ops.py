@@ -12,19 +12,18 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
-import boto3
 import pytest
 import requests
 
 from sf_bigtime_local.clients import BigTimeHttp, post_event, salesforce
 from sf_bigtime_local.template import REPO_ROOT
 from tests.e2e.conftest import running_stack
+from tests.e2e.helpers import queue_depth, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-ops")]
 
@@ -57,32 +56,6 @@ def cli_json(stack: dict[str, Any], *args: str, expect: int = 0) -> dict[str, An
     return json.loads(cli(stack, *args, "--json", expect=expect).stdout)
 
 
-def wait_for[T](probe: Callable[[], T], timeout: float = 60.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.3)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-def sqs(stack: dict[str, Any]) -> Any:
-    aws = stack["aws"]
-    return boto3.client(
-        "sqs", endpoint_url=aws["endpoint_url"], region_name=aws["region"],
-        aws_access_key_id="local", aws_secret_access_key="local",
-    )  # fmt: skip
-
-
-def depth(stack: dict[str, Any], url_key: str = "queue_url") -> int:
-    attrs = sqs(stack).get_queue_attributes(
-        QueueUrl=stack["aws"][url_key],
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
-
-
 def sf_calls(stack: dict[str, Any]) -> list[dict[str, Any]]:
     return requests.get(f"{stack['salesforce']['instance_url']}/__fake/calls", timeout=10).json()
 
@@ -112,7 +85,7 @@ def test_backfill_of_250_across_pages_enqueues_each_once_and_a_second_run_none(o
     plan = cli_json(stack, "backfill", "--since", "2031-01-01", "--dry-run")
     assert (plan["found"], plan["enqueued"], plan["dry_run"]) == (250, 250, True)
     assert {c["opportunity_id"][:15] for c in plan["candidates"]} == short
-    assert depth(stack) == 0, "a dry run enqueues nothing"
+    assert queue_depth(stack) == 0, "a dry run enqueues nothing"
 
     pages_before = sum(1 for c in sf_calls(stack) if "/query/01g" in c["path"])  # queryMore locators
     first = cli_json(stack, "backfill", "--since", "2031-01-01")
@@ -126,7 +99,7 @@ def test_backfill_of_250_across_pages_enqueues_each_once_and_a_second_run_none(o
     sf = salesforce(stack)
     soql = "SELECT Id FROM Opportunity WHERE CloseDate = 2031-01-15 AND BigTime_Sync_Status__c = 'Synced'"
     wait_for(lambda: sf.query(soql)["totalSize"] == 250, timeout=180, what="250 synced Opportunities")
-    wait_for(lambda: depth(stack) == 0, what="an empty queue")
+    wait_for(lambda: queue_depth(stack) == 0, what="an empty queue")
 
     # Each Opportunity was read by the worker exactly once (its one-query read names it), and has
     # exactly one project.
@@ -197,12 +170,12 @@ def test_redrive_moves_dead_letter_messages_and_they_then_succeed(ops_stack: dic
         for n, opp in enumerate(ids):
             event = {"orgId": stack["salesforce"]["org_id"], "opportunityId": opp, "eventId": f"redrive-{n}"}
             assert post_event(stack, event).status_code == 202
-        wait_for(lambda: depth(stack, "dlq_url") == 3, timeout=90, what="3 messages in the DLQ")
+        wait_for(lambda: queue_depth(stack, "dlq_url") == 3, timeout=90, what="3 messages in the DLQ")
         stuck = cli_json(stack, "status", ids[0])
         assert stuck["last_outcome"]["status"] == "Retrying"
         assert "503" in stuck["last_error"] and stuck["attempts"] >= 2
         peek = cli_json(stack, "redrive", "--dry-run")
-        assert peek["before"] == 3 and depth(stack, "dlq_url") == 3
+        assert peek["before"] == 3 and queue_depth(stack, "dlq_url") == 3
     finally:
         requests.delete(f"{admin}/faults", timeout=10)
 
