@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import requests
@@ -60,6 +59,7 @@ from sf_bigtime.secrets import (
 )
 from sf_bigtime.settings import WorkerSettings
 from sf_bigtime.sfid import same_org
+from sf_bigtime.stackinfo import StackInfo
 from sf_bigtime.worker import mapping_source
 
 Status = Literal["ok", "failed", "skipped"]
@@ -80,10 +80,6 @@ HTTP_TIMEOUT = 10.0
 MAX_LISTED = 8  # problems named in one line; --json carries them all
 
 
-class CheckError(RuntimeError):
-    """The stack itself cannot be found or read: nothing else can be checked."""
-
-
 @dataclass
 class CheckResult:
     name: str
@@ -100,105 +96,10 @@ class CheckResult:
 
 
 @dataclass
-class StackConfig:
-    """What the checks need to know about one stack: where it is, its outputs and parameters."""
-
-    name: str
-    kind: Literal["aws", "local"]
-    region: str
-    outputs: dict[str, str]
-    parameters: dict[str, str]
-    status: str | None = None
-    endpoint_url: str | None = None  # moto, for the local stack
-
-    def describe(self) -> str:
-        return f"stack {self.name} ({self.region})" if self.kind == "aws" else f"local stack ({self.name})"
-
-    @property
-    def trigger_stages(self) -> tuple[str, ...]:
-        """TriggerStages (empty: the mapping's trigger.stages decide)."""
-        return _split(self.parameters.get("TriggerStages"))
-
-    @property
-    def org_ids(self) -> tuple[str, ...]:
-        return _split(self.parameters.get("SalesforceOrgIds"))
-
-
-def stack_from_cloudformation(stack_name: str, session: Any) -> StackConfig:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    cfn = session.client("cloudformation")
-    try:
-        stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as exc:
-        raise CheckError(
-            f"cannot read stack {stack_name!r}: {exc.response['Error'].get('Message')}"
-        ) from None
-    except BotoCoreError as exc:
-        raise CheckError(f"cannot reach CloudFormation: {exc}") from None
-    stack = stacks[0]
-    return StackConfig(
-        name=stack_name,
-        kind="aws",
-        region=session.region_name or cfn.meta.region_name,
-        outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
-        parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])},
-        status=stack.get("StackStatus"),
-    )
-
-
-def stack_from_local(path: Path) -> StackConfig:
-    """The local stack (``sf-bigtime local up``), with the same output and parameter names a deployed
-    stack has, so every check runs unchanged against it."""
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise CheckError(
-            f"no local stack is running ({path} is missing): start one with `sf-bigtime local up`, "
-            "or name a deployed stack with --stack-name"
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise CheckError(f"cannot read {path}: {exc}") from None
-    try:
-        aws, ingest, sf = data["aws"], data["ingest"], data["salesforce"]
-        stages = (data.get("settings") or {}).get("trigger_stages") or []
-        return StackConfig(
-            name=str(path),
-            kind="local",
-            region=aws["region"],
-            endpoint_url=aws["endpoint_url"],
-            status="CREATE_COMPLETE",  # it answered: the local stack writes its file once it is up
-            outputs={
-                "EventsEndpoint": ingest["events_url"],
-                "WebhookSecretArn": aws["webhook_secret_arn"],
-                "QueueUrl": aws["queue_url"],
-                "DeadLetterQueueUrl": aws["dlq_url"],
-                "TableName": aws["table_name"],
-                **_optional(
-                    # The deployed stack's output carries no token; the admin appends it (docs/setup.md).
-                    OutboundMessageEndpoint=(ingest.get("outbound_message_url") or "").split("?", 1)[0],
-                    OutboundMessageTokenSecretArn=aws.get("outbound_message_secret_arn"),
-                    SigningSecretArn=aws.get("signing_secret_arn"),
-                ),
-            },
-            parameters={
-                "SalesforceSecretArn": aws["salesforce_secret_arn"],
-                "BigTimeSecretArn": aws["bigtime_secret_arn"],
-                "SalesforceOrgIds": sf["org_id"],
-                "SalesforceApiVersion": sf["api_version"],
-                "TriggerStages": ",".join(stages),
-            },
-        )
-    except KeyError as exc:
-        raise CheckError(f"{path} does not describe a local stack (no {exc})") from None
-
-
-# -- the run ---------------------------------------------------------------------------------------------
-@dataclass
 class Checker:
     """Runs every check against one stack; ``secretsmanager`` reads the secrets (boto3 client)."""
 
-    stack: StackConfig
+    stack: StackInfo
     secretsmanager: Any
     ssm: Any = None  # reads the mapping when the stack keeps it in an SSM parameter
     http: requests.Session = field(default_factory=requests.Session)
@@ -313,7 +214,7 @@ class Checker:
             for name in names:
                 self._add(name, "skipped", "the Salesforce secret is not usable")
             return
-        version = self.stack.parameters.get("SalesforceApiVersion") or "66.0"
+        version = self.stack.salesforce_api_version
         client = SalesforceClient(credentials, api_version=version, timeout=HTTP_TIMEOUT)
         try:
             org = next(iter(client.query_all("SELECT Id, Name, IsSandbox FROM Organization")), None)
@@ -485,12 +386,12 @@ def configured_picklists(mapping: Mapping) -> dict[str, set[str]]:
     return wanted
 
 
-def stack_mapping(stack: StackConfig, ssm: Any) -> tuple[Mapping, str]:
+def stack_mapping(stack: StackInfo, ssm: Any) -> tuple[Mapping, str]:
     """The mapping the stack's worker runs with, built as the worker builds it (``mapping_source``:
     MappingParameterName or MappingFile merged onto the bundled default, TriggerStages on top)."""
     parameters = stack.parameters
     settings = WorkerSettings.model_construct(
-        trigger_stages=stack.trigger_stages,
+        trigger_stages=stack.configured_trigger_stages,
         mapping_parameter=parameters.get("MappingParameterName") or None,
         mapping_file=parameters.get("MappingFile") or None,
         bigtime_project_url=None,
@@ -522,11 +423,3 @@ def _secret_summary(secret: Any) -> str:
     if auth in ("api_key", "session"):
         return f"{auth} for BigTime firm {secret.realm!r}"
     return "usable"
-
-
-def _optional(**values: str | None) -> dict[str, str]:
-    return {k: v for k, v in values.items() if v}
-
-
-def _split(value: str | None) -> tuple[str, ...]:
-    return tuple(p.strip() for p in (value or "").split(",") if p.strip())

@@ -1,11 +1,13 @@
-"""Which stack the operator commands act on, and clients for it.
+"""Which stack a command acts on (the operator commands and ``sf-bigtime check``), and clients for it.
 
-- A deployed stack: ``--stack-name`` (or ``SF_BIGTIME_STACK_NAME``). Its resources come from the
-  CloudFormation outputs (queue, dead-letter queue, table) and parameters (Salesforce secret ARN,
-  trigger stages, org ids), read with the default AWS credentials (``--profile``/``--region`` or the
-  usual environment). The Salesforce credentials are read from the stack's Salesforce secret.
+- A deployed stack: ``--stack-name`` (or ``SF_BIGTIME_STACK_NAME``). Everything comes from its
+  CloudFormation outputs (queue, dead-letter queue, table, ingest endpoints and generated secrets) and
+  parameters (Salesforce and BigTime secret ARNs, trigger stages, org ids), read with the default AWS
+  credentials (``--profile``/``--region`` or the usual environment). The Salesforce credentials are read
+  from the stack's Salesforce secret.
 - The local stack: ``.local/stack.json`` written by ``sf-bigtime local up`` (``--state-file``), whose
-  AWS is moto at ``aws.endpoint_url``.
+  AWS is moto at ``aws.endpoint_url``. It is translated into the output and parameter names a deployed
+  stack has, so the check and the commands read both kinds the same way.
 
 The operator needs: ``cloudformation:DescribeStacks``; ``sqs:GetQueueAttributes``, ``SendMessage``
 (backfill, reconcile, redrive), ``ReceiveMessage``, ``DeleteMessage``, ``ChangeMessageVisibility``,
@@ -23,7 +25,7 @@ from typing import Any, Literal
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from sf_bigtime.salesforce import SalesforceClient
 from sf_bigtime.secrets import SalesforceCredentials, SecretError, parse_secret
@@ -34,6 +36,9 @@ from sf_bigtime.store import StateStore
 DEFAULT_STATE_FILE = Path(".local/stack.json")
 _CONFIG = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 3, "mode": "standard"})
 _RECONCILE_DEFAULTS = ReconcileSettings.model_fields
+# What the operator commands cannot work without (the smoke check reports missing ones as a failed check).
+OPERATOR_OUTPUTS = ("QueueUrl", "DeadLetterQueueUrl", "TableName")
+OPERATOR_PARAMETER = "SalesforceSecretArn"
 
 
 class StackError(RuntimeError):
@@ -41,34 +46,69 @@ class StackError(RuntimeError):
 
 
 class StackInfo(BaseModel):
-    """What the commands need to know about one stack."""
-
-    model_config = ConfigDict(frozen=True)
+    """One stack: where it is, its CloudFormation outputs, parameters and status, and what the commands
+    derive from them. Not frozen: the check's tests vary a stack's status."""
 
     kind: Literal["aws", "local"]
     name: str
     region: str
-    queue_url: str
-    dlq_url: str
-    table_name: str
-    salesforce_secret_arn: str
-    trigger_stages: tuple[str, ...] = ("Closed Won",)
-    org_ids: tuple[str, ...] = ()
-    salesforce_api_version: str = "66.0"
+    outputs: dict[str, str] = {}
+    parameters: dict[str, str] = {}
+    status: str | None = None
     endpoint_url: str | None = None  # moto, for the local stack
-    dashboard_url: str | None = None
     # The scheduled function's window: its defaults (template.yaml sets the same, a test checks), or the
-    # local stack's shorter ones.
+    # local stack's shorter ones. Its size is the ReconcileMaxPerRun parameter (below).
     reconcile_lookback_hours: float = _RECONCILE_DEFAULTS["lookback_hours"].default
     reconcile_grace_minutes: float = _RECONCILE_DEFAULTS["grace_minutes"].default
-    reconcile_max_per_run: int = _RECONCILE_DEFAULTS["max_per_run"].default
 
     def describe(self) -> str:
         return f"stack {self.name} ({self.region})" if self.kind == "aws" else f"local stack ({self.name})"
 
+    # Outputs and parameters every sf-bigtime stack has; from_cloudformation checks them for the commands.
+    @property
+    def queue_url(self) -> str:
+        return self.outputs["QueueUrl"]
 
-def from_cloudformation(stack_name: str, session: Any) -> StackInfo:
-    """Outputs and parameters of a deployed sf-bigtime stack."""
+    @property
+    def dlq_url(self) -> str:
+        return self.outputs["DeadLetterQueueUrl"]
+
+    @property
+    def table_name(self) -> str:
+        return self.outputs["TableName"]
+
+    @property
+    def salesforce_secret_arn(self) -> str:
+        return self.parameters[OPERATOR_PARAMETER]
+
+    @property
+    def configured_trigger_stages(self) -> tuple[str, ...]:
+        """TriggerStages as the stack sets it (empty: the mapping's trigger.stages decide)."""
+        return _split(self.parameters.get("TriggerStages"))
+
+    @property
+    def trigger_stages(self) -> tuple[str, ...]:
+        """The stages the operator commands sweep: TriggerStages, else Closed Won."""
+        return self.configured_trigger_stages or ("Closed Won",)
+
+    @property
+    def org_ids(self) -> tuple[str, ...]:
+        return _split(self.parameters.get("SalesforceOrgIds"))
+
+    @property
+    def salesforce_api_version(self) -> str:
+        return self.parameters.get("SalesforceApiVersion") or "66.0"
+
+    @property
+    def reconcile_max_per_run(self) -> int:
+        value = self.parameters.get("ReconcileMaxPerRun")
+        return int(value) if value else _RECONCILE_DEFAULTS["max_per_run"].default
+
+
+def from_cloudformation(stack_name: str, session: Any, *, require_resources: bool = True) -> StackInfo:
+    """Outputs and parameters of a deployed stack. With ``require_resources`` (the operator commands) a
+    stack without the queue, dead-letter queue, table or Salesforce secret is refused; the smoke check
+    passes False and reports what is missing among its own checks."""
     cfn = session.client("cloudformation", config=_CONFIG)
     try:
         stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
@@ -82,33 +122,24 @@ def from_cloudformation(stack_name: str, session: Any) -> StackInfo:
     stack = stacks[0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     params = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
-    missing = [k for k in ("QueueUrl", "DeadLetterQueueUrl", "TableName") if k not in outputs]
-    if missing or "SalesforceSecretArn" not in params:
+    missing = [k for k in OPERATOR_OUTPUTS if k not in outputs]
+    if require_resources and (missing or OPERATOR_PARAMETER not in params):
         raise StackError(
-            f"stack {stack_name!r} is not an sf-bigtime stack (missing {', '.join(missing) or 'SalesforceSecretArn'})"
+            f"stack {stack_name!r} is not an sf-bigtime stack (missing {', '.join(missing) or OPERATOR_PARAMETER})"
         )
     return StackInfo(
         kind="aws",
         name=stack_name,
         region=session.region_name or cfn.meta.region_name,
-        queue_url=outputs["QueueUrl"],
-        dlq_url=outputs["DeadLetterQueueUrl"],
-        table_name=outputs["TableName"],
-        salesforce_secret_arn=params["SalesforceSecretArn"],
-        trigger_stages=_split(params.get("TriggerStages")) or ("Closed Won",),
-        org_ids=_split(params.get("SalesforceOrgIds")),
-        salesforce_api_version=params.get("SalesforceApiVersion") or "66.0",
-        dashboard_url=outputs.get("DashboardUrl"),
-        **(
-            {"reconcile_max_per_run": int(params["ReconcileMaxPerRun"])}
-            if params.get("ReconcileMaxPerRun")
-            else {}
-        ),
+        outputs=outputs,
+        parameters=params,
+        status=stack.get("StackStatus"),
     )
 
 
 def from_local(path: Path = DEFAULT_STATE_FILE) -> StackInfo:
-    """The running local stack, from the file ``sf-bigtime local up`` writes."""
+    """The running local stack, from the file ``sf-bigtime local up`` writes, in the output and parameter
+    names a deployed stack has so that every command and check runs unchanged against it."""
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
@@ -119,24 +150,43 @@ def from_local(path: Path = DEFAULT_STATE_FILE) -> StackInfo:
     except (OSError, ValueError) as exc:
         raise StackError(f"cannot read {path}: {exc}") from None
     aws = data.get("aws") or {}
-    settings = data.get("settings") or {}
+    ingest = data.get("ingest") or {}
     salesforce = data.get("salesforce") or {}
+    settings = data.get("settings") or {}
+    max_per_run = settings.get("reconcile_max_per_run")
     try:
         return StackInfo(
             kind="local",
             name=str(path),
             region=aws["region"],
             endpoint_url=aws["endpoint_url"],
-            queue_url=aws["queue_url"],
-            dlq_url=aws["dlq_url"],
-            table_name=aws["table_name"],
-            salesforce_secret_arn=aws["salesforce_secret_arn"],
-            trigger_stages=tuple(settings.get("trigger_stages") or ("Closed Won",)),
-            org_ids=(salesforce["org_id"],) if salesforce.get("org_id") else (),
-            salesforce_api_version=salesforce.get("api_version") or "66.0",
+            status="CREATE_COMPLETE",  # it answered: the local stack writes its file once it is up
+            outputs={
+                "QueueUrl": aws["queue_url"],
+                "DeadLetterQueueUrl": aws["dlq_url"],
+                "TableName": aws["table_name"],
+                **_present(
+                    EventsEndpoint=ingest.get("events_url"),
+                    WebhookSecretArn=aws.get("webhook_secret_arn"),
+                    # The deployed stack's output carries no token; the admin appends it (docs/setup.md).
+                    OutboundMessageEndpoint=(ingest.get("outbound_message_url") or "").split("?", 1)[0],
+                    OutboundMessageTokenSecretArn=aws.get("outbound_message_secret_arn"),
+                    SigningSecretArn=aws.get("signing_secret_arn"),
+                ),
+            },
+            parameters={
+                OPERATOR_PARAMETER: aws["salesforce_secret_arn"],
+                **_present(
+                    BigTimeSecretArn=aws.get("bigtime_secret_arn"),
+                    SalesforceOrgIds=salesforce.get("org_id"),
+                    SalesforceApiVersion=salesforce.get("api_version"),
+                    TriggerStages=",".join(settings.get("trigger_stages") or ()),
+                    ReconcileMaxPerRun=None if max_per_run is None else str(max_per_run),
+                ),
+            },
             **{
                 key: settings[key]
-                for key in ("reconcile_lookback_hours", "reconcile_grace_minutes", "reconcile_max_per_run")
+                for key in ("reconcile_lookback_hours", "reconcile_grace_minutes")
                 if key in settings
             },
         )
@@ -159,12 +209,14 @@ class Stack:
         state_file: Path | None = None,
         region: str | None = None,
         profile: str | None = None,
+        require_resources: bool = True,
     ) -> Stack:
         import boto3
 
         if stack_name:
             session = boto3.Session(profile_name=profile, region_name=region)
-            return cls(from_cloudformation(stack_name, session), session)
+            info = from_cloudformation(stack_name, session, require_resources=require_resources)
+            return cls(info, session)
         info = from_local(state_file or DEFAULT_STATE_FILE)
         # moto accepts any credentials; never use the operator's real ones against it.
         session = boto3.Session(
@@ -209,3 +261,8 @@ class Stack:
 
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _present(**values: str | None) -> dict[str, str]:
+    """The values that are set: the local stack's file has only some of a deployed stack's outputs."""
+    return {k: v for k, v in values.items() if v}

@@ -9,73 +9,34 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
-from sf_bigtime.check import Checker, CheckError, CheckResult, stack_from_cloudformation, stack_from_local
+from sf_bigtime.check import Checker, CheckResult
+from sf_bigtime.cli.options import Target, stack_options
 
-DEFAULT_STATE_FILE = Path(".local/stack.json")
 _MARKS = {"ok": "ok", "failed": "FAILED", "skipped": "skipped"}
 
 
 @click.command("check")
-@click.option(
-    "--stack-name",
-    "-s",
-    envvar="SF_BIGTIME_STACK_NAME",
-    help="The deployed stack to check [env SF_BIGTIME_STACK_NAME]; without it, the local stack.",
-)
-@click.option("--local", "use_local", is_flag=True, help="Check the local stack even if a stack name is set.")
-@click.option(
-    "--state-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    envvar="SF_BIGTIME_LOCAL_STATE",
-    help="The local stack's description [default: .local/stack.json].",
-)
-@click.option("--region", help="AWS region of the stack (default: your AWS configuration's).")
-@click.option("--profile", help="AWS named profile to use.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
-def check(
-    stack_name: str | None,
-    use_local: bool,
-    state_file: Path | None,
-    region: str | None,
-    profile: str | None,
-    as_json: bool,
-) -> None:
+@stack_options("check", local_overrides_stack_name=True)
+def check(target: Target) -> None:
     """Check that a stack can reach Salesforce and BigTime with its secrets, and that the org is ready.
 
     Reads the stack's outputs and parameters, the three secrets and the mapping, tries each ingest
     endpoint without credentials (it must refuse), logs in to Salesforce and BigTime, checks every field
     the functions read or write, runs the worker's query, and resolves the BigTime picklists. Writes nothing.
     """
-    import boto3
-
-    try:
-        if stack_name and not use_local:
-            session = boto3.Session(profile_name=profile, region_name=region)
-            stack = stack_from_cloudformation(stack_name, session)
-        else:
-            stack = stack_from_local(state_file or DEFAULT_STATE_FILE)
-            # moto accepts any credentials; never send the operator's real ones to it.
-            session = boto3.Session(
-                aws_access_key_id="local",
-                aws_secret_access_key="local",  # noqa: S106 - moto's dummy credentials
-                region_name=stack.region,
-            )
-    except CheckError as exc:
-        raise click.ClickException(str(exc)) from None
-    secretsmanager = session.client("secretsmanager", endpoint_url=stack.endpoint_url)
-    ssm = session.client("ssm", endpoint_url=stack.endpoint_url)
-    checker = Checker(stack, secretsmanager, ssm)
+    # A stack missing an output or parameter is still read: the "stack" check says what is missing.
+    stack = target.open(require_resources=False)
+    checker = Checker(stack.info, stack.client("secretsmanager"), stack.client("ssm"))
     results = checker.run()
-    if as_json:
-        document = {"stack": stack.name, "kind": stack.kind, "region": stack.region, "ok": checker.ok}
+    info = stack.info
+    if target.as_json:
+        document = {"stack": info.name, "kind": info.kind, "region": info.region, "ok": checker.ok}
         click.echo(json.dumps({**document, "checks": [r.to_dict() for r in results]}, indent=2))
     else:
-        _print(stack.describe(), results)
+        _print(info.describe(), results)
     sys.exit(0 if checker.ok else 1)
 
 

@@ -12,99 +12,20 @@ stderr). Exit status: 0 done, 1 failed (or, for ``status``, the stack has no rec
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import click
-from botocore.exceptions import BotoCoreError, ClientError
 
-from sf_bigtime.errors import SyncError
-from sf_bigtime.queue import EnqueueError, enqueue
-from sf_bigtime.secrets import SecretError
+from sf_bigtime.cli.options import Target, stack_options
+from sf_bigtime.queue import enqueue
 from sf_bigtime.sfid import is_salesforce_id
-from sf_bigtime.stackinfo import Stack, StackError
+from sf_bigtime.stackinfo import Stack
 
 LIST_LIMIT = 25  # rows per section in human output; --json has everything
-
-
-@dataclass
-class Target:
-    stack_name: str | None
-    state_file: Path | None
-    region: str | None
-    profile: str | None
-    as_json: bool
-
-    def open(self) -> Stack:
-        return Stack.open(
-            stack_name=self.stack_name, state_file=self.state_file, region=self.region, profile=self.profile
-        )
-
-
-def stack_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every operator command shares; the command receives them as ``target``."""
-
-    @functools.wraps(command)
-    def wrapper(
-        stack_name: str | None,
-        use_local: bool,
-        state_file: Path | None,
-        region: str | None,
-        profile: str | None,
-        as_json: bool,
-        **kwargs: Any,
-    ) -> Any:
-        if (
-            use_local
-            and stack_name
-            and click.get_current_context().get_parameter_source("stack_name")
-            == click.core.ParameterSource.COMMANDLINE
-        ):
-            raise click.UsageError("--local and --stack-name exclude each other")
-        target = Target(None if use_local else stack_name, state_file, region, profile, as_json)
-        try:
-            return command(target=target, **kwargs)
-        except (StackError, SyncError, EnqueueError, SecretError, RuntimeError) as exc:
-            reason = exc.reason if isinstance(exc, SyncError) else str(exc)
-            raise click.ClickException(reason) from None
-        except (BotoCoreError, ClientError) as exc:  # e.g. AccessDenied: say which call, not a traceback
-            raise click.ClickException(f"AWS refused or failed: {exc}") from None
-
-    options = [
-        click.option(
-            "--stack-name",
-            "-s",
-            envvar="SF_BIGTIME_STACK_NAME",
-            show_envvar=True,
-            help="The deployed stack to act on. Without it: the local stack.",
-        ),
-        click.option(
-            "--local",
-            "use_local",
-            is_flag=True,
-            help="Act on the local stack even if SF_BIGTIME_STACK_NAME is set.",
-        ),
-        click.option(
-            "--state-file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            envvar="SF_BIGTIME_LOCAL_STATE",
-            show_envvar=True,
-            help="The local stack's description [default: .local/stack.json].",
-        ),
-        click.option("--region", help="AWS region of the deployed stack [default: your AWS configuration]."),
-        click.option("--profile", help="AWS profile [default: your AWS configuration]."),
-        click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text."),
-    ]
-    for option in reversed(options):
-        wrapper = option(wrapper)
-    return wrapper
 
 
 # -- status -----------------------------------------------------------------------------------------
@@ -112,7 +33,7 @@ def stack_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.argument("opportunity_id")
 @click.option("--org-id", help="Salesforce org id, when the stack serves several orgs.")
 @click.option("--no-salesforce", is_flag=True, help="Only the stack's record; do not read the Opportunity.")
-@stack_options
+@stack_options()
 def status(target: Target, opportunity_id: str, org_id: str | None, no_salesforce: bool) -> None:
     """Mapping, last outcome, attempts, last error, timestamps and API calls of one Opportunity.
 
@@ -210,7 +131,7 @@ def _print_status(stack: Stack, r: dict[str, Any]) -> None:
     help="Also re-send those whose last sync failed or is being retried (after fixing the cause).",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would be enqueued; enqueue nothing.")
-@stack_options
+@stack_options()
 def backfill(
     target: Target,
     since: datetime | None,
@@ -273,7 +194,7 @@ def backfill(
     help="Enqueue at most N [default: the stack's ReconcileMaxPerRun].",
 )
 @click.option("--dry-run", is_flag=True, help="Show what was missed; enqueue nothing.")
-@stack_options
+@stack_options()
 def reconcile(
     target: Target,
     lookback_hours: float | None,
@@ -364,7 +285,7 @@ def _print_sweep(target: Target, stack: Stack, report: Any) -> None:
     show_default=True,
     help="Move task: how long to follow it before leaving it to finish on its own.",
 )
-@stack_options
+@stack_options()
 def redrive(
     target: Target,
     max_messages: int | None,
