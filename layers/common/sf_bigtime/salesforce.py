@@ -231,12 +231,11 @@ class SalesforceClient:
         contact_role_fields: Sequence[str] | None = (),
     ) -> str:
         """The one query of a sync; ``contact_role_fields`` None leaves the contact roles out."""
-        fields = _unique((*OPPORTUNITY_BASE_FIELDS, *opportunity_fields))
+        fields, role_fields = selected_fields(opportunity_fields, contact_role_fields)
         roles = ""
-        if contact_role_fields is not None:
-            role_fields = ", ".join(_unique((*CONTACT_ROLE_BASE_FIELDS, *contact_role_fields)))
+        if role_fields is not None:
             roles = (
-                f", (SELECT {role_fields} FROM OpportunityContactRoles "  # noqa: S608
+                f", (SELECT {', '.join(role_fields)} FROM OpportunityContactRoles "  # noqa: S608
                 "ORDER BY IsPrimary DESC, CreatedDate ASC)"
             )
         # Field paths are checked by the mapping's schema (letters, digits, _ and dots only); the only
@@ -383,6 +382,18 @@ class OpportunityDeleted(PermanentError):
 class WrongOrg(PermanentError):
     """The event names another org than the one our credentials log in to: nothing may be read or written,
     because a sandbox refreshed from production shares its record ids."""
+
+
+def selected_fields(
+    opportunity_fields: Sequence[str] = (), contact_role_fields: Sequence[str] | None = ()
+) -> tuple[list[str], list[str] | None]:
+    """What the one query of a sync selects: the base fields and the mapping's (``Mapping.query_fields``),
+    each once; the contact roles' None when the query leaves them out. ``sf-bigtime config check`` lists
+    these, so it names exactly what the worker reads."""
+    roles = (
+        None if contact_role_fields is None else _unique((*CONTACT_ROLE_BASE_FIELDS, *contact_role_fields))
+    )
+    return _unique((*OPPORTUNITY_BASE_FIELDS, *opportunity_fields)), roles
 
 
 def _unique(paths: Sequence[str]) -> list[str]:

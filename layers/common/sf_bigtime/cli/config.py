@@ -45,14 +45,10 @@ def check(file: Path | None, parameter: str | None, as_json: bool, show: bool) -
 
 
 def _salesforce_fields(mapping: Mapping) -> dict[str, list[str]]:
-    from sf_bigtime.salesforce import CONTACT_ROLE_BASE_FIELDS, OPPORTUNITY_BASE_FIELDS
+    from sf_bigtime.salesforce import selected_fields
 
-    return {
-        "opportunity": list(dict.fromkeys((*OPPORTUNITY_BASE_FIELDS, *mapping.opportunity_paths()))),
-        "contact_roles": list(dict.fromkeys((*CONTACT_ROLE_BASE_FIELDS, *mapping.contact_paths())))
-        if mapping.contacts.enabled
-        else [],
-    }
+    opportunity, contact_roles = selected_fields(*mapping.query_fields())
+    return {"opportunity": opportunity, "contact_roles": contact_roles or []}
 
 
 def _effective(mapping: Mapping) -> dict[str, Any]:
