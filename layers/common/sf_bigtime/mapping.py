@@ -17,7 +17,7 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 import yaml
 from pydantic import (
@@ -267,21 +267,30 @@ class Trigger(_Strict):
         return stages + conditions
 
 
-class ClientSection(_Strict):
+class _Section(_Strict):
+    """What the client, project and contacts sections share: their ``fields`` (and ``code``, where the
+    section has one) are checked the same way. Each section declares its own keys, in the order
+    ``config check --show`` prints them and an "unknown key" message lists them."""
+
+    section: ClassVar[str]  # its key in the mapping, and in _RESERVED
+
+    @field_validator("fields", check_fields=False)
+    @classmethod
+    def _fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_fields(cls.section, value)
+
+    @field_validator("code", check_fields=False)  # contacts have no code
+    @classmethod
+    def _code(cls, value: str | None) -> str | None:
+        return _check_code(value)
+
+
+class ClientSection(_Section):
+    section = "client"
     match: Literal["name", "never"] = "name"
     code: str | None = None
     update: UpdatePolicy = UpdatePolicy.CREATE_ONLY
     fields: Fields = {}
-
-    @field_validator("fields")
-    @classmethod
-    def _fields(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_fields("client", value)
-
-    @field_validator("code")
-    @classmethod
-    def _code(cls, value: str | None) -> str | None:
-        return _check_code(value)
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -295,21 +304,12 @@ class ClientSection(_Strict):
         return self
 
 
-class ProjectSection(_Strict):
+class ProjectSection(_Section):
+    section = "project"
     code: str | None = "SF-{Id}"
     opportunity_id_field: str | None = Field(default=None, min_length=1)
     update: UpdatePolicy = UpdatePolicy.CREATE_ONLY
     fields: Fields = {}
-
-    @field_validator("fields")
-    @classmethod
-    def _fields(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_fields("project", value)
-
-    @field_validator("code")
-    @classmethod
-    def _code(cls, value: str | None) -> str | None:
-        return _check_code(value)
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -332,17 +332,13 @@ class ProjectSection(_Strict):
         return not self.code
 
 
-class ContactsSection(_Strict):
+class ContactsSection(_Section):
+    section = "contacts"
     enabled: bool = True
     billing_role: str | None = "Economic Buyer"
     roles: list[str] | None = None
     update: UpdatePolicy = UpdatePolicy.CREATE_ONLY
     fields: Fields = {}
-
-    @field_validator("fields")
-    @classmethod
-    def _fields(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_fields("contacts", value)
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
