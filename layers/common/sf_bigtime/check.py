@@ -322,6 +322,7 @@ class Checker:
         lists = list(wanted) or list(STANDARD_PICKLISTS)
         logged_in = False
         for name in lists:
+            items: list[Any] | None = None
             try:
                 items = client.picklist(name)
             except SyncError as exc:
@@ -333,15 +334,14 @@ class Checker:
                 if exc.code != "bigtime_not_found":  # unreachable, throttled: login not proven either way
                     self._add(f"bigtime-picklist:{name}", "failed", exc.reason)
                     continue
-                if not logged_in:
-                    logged_in = True
-                    self._add("bigtime-login", "ok", f"API key accepted for firm {credentials.realm}")
-                self._add(f"bigtime-picklist:{name}", "failed", f"BigTime has no Field Values list {name!r}")
-                continue
+            # A list, or a 404 for a list the firm lacks: either way BigTime accepted the key.
             if not logged_in:
                 logged_in = True
                 self._add("bigtime-login", "ok", f"API key accepted for firm {credentials.realm}")
-            self._picklist(name, items, wanted.get(name, set()))
+            if items is None:
+                self._add(f"bigtime-picklist:{name}", "failed", f"BigTime has no Field Values list {name!r}")
+            else:
+                self._picklist(name, items, wanted.get(name, set()))
         if not logged_in and not any(r.name == "bigtime-login" for r in self.results):
             self._add("bigtime-login", "failed", "no BigTime call succeeded (see the picklist checks)")
 
