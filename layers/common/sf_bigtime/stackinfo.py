@@ -18,6 +18,7 @@ The operator needs: ``cloudformation:DescribeStacks``; ``sqs:GetQueueAttributes`
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +28,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
+from sf_bigtime.messages import SyncRequest
+from sf_bigtime.queue import enqueue
 from sf_bigtime.salesforce import SalesforceClient
 from sf_bigtime.secrets import SalesforceCredentials, SecretError, parse_secret
 from sf_bigtime.settings import ReconcileSettings
@@ -253,6 +256,10 @@ class Stack:
         except SecretError as exc:
             raise StackError(str(exc)) from None
         return SalesforceClient(credentials, api_version=self.info.salesforce_api_version)
+
+    def enqueue(self, requests: Sequence[SyncRequest]) -> list[str]:
+        """Put sync requests on the stack's queue (backfill and reconcile hand this to the sweep)."""
+        return enqueue(self.info.queue_url, requests, client=self.sqs)
 
     def single_org_id(self) -> str | None:
         """The org id when the stack accepts exactly one org (no Salesforce call needed)."""

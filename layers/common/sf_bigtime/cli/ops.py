@@ -15,13 +15,11 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 import click
 
 from sf_bigtime.cli.options import Target, stack_options
-from sf_bigtime.queue import enqueue
 from sf_bigtime.sfid import is_salesforce_id
 from sf_bigtime.stackinfo import Stack
 
@@ -57,7 +55,7 @@ def status(target: Target, opportunity_id: str, org_id: str | None, no_salesforc
         stack.store, org, opportunity_id, salesforce=salesforce, trigger_stages=stack.info.trigger_stages
     )
     if target.as_json:
-        _print_json({"stack": stack.info.describe(), **report})
+        _print_json(stack, report)
     else:
         _print_status(stack, report)
     if not report["known"]:
@@ -160,9 +158,7 @@ def backfill(
         )
     _announce(target, stack, "backfill", dry_run)
     org = org_id_of(stack.salesforce)
-    sweep = Sweep(
-        stack.salesforce, stack.store, partial(enqueue, stack.info.queue_url, client=stack.sqs), org
-    )
+    sweep = Sweep(stack.salesforce, stack.store, stack.enqueue, org)
     query = SweepQuery(stages=stages or allowed, closed_since=since.date() if since else None)
     with _Progress("Opportunities examined") as progress:
         report = sweep.run(
@@ -227,7 +223,7 @@ def reconcile(
         settings=settings,
         salesforce=stack.salesforce,
         store=stack.store,
-        enqueue=partial(enqueue, stack.info.queue_url, client=stack.sqs),
+        enqueue=stack.enqueue,
     )
     with _Progress("Opportunities examined") as progress:
         report = reconciler.run(dry_run=dry_run, progress=progress)
@@ -242,7 +238,7 @@ def _announce(target: Target, stack: Stack, what: str, dry_run: bool) -> None:
 
 def _print_sweep(target: Target, stack: Stack, report: Any) -> None:
     if target.as_json:
-        _print_json({"stack": stack.info.describe(), **report.to_dict()})
+        _print_json(stack, report.to_dict())
         return
     verb = "would enqueue" if report.dry_run else "enqueued"
     click.echo(
@@ -320,7 +316,7 @@ def redrive(
         except RedriveError as exc:
             raise click.ClickException(f"{exc} (moved {exc.moved})") from None
     if target.as_json:
-        _print_json({"stack": stack.info.describe(), **report.to_dict()})
+        _print_json(stack, report.to_dict())
         return
     if report.dry_run:
         click.echo(f"{report.before} message(s) in the dead-letter queue; {report.note}")
@@ -364,5 +360,6 @@ class _Progress:
         self._done = done
 
 
-def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
+def _print_json(stack: Stack, report: dict[str, Any]) -> None:
+    """A command's --json document: which stack, then its report."""
+    click.echo(json.dumps({"stack": stack.info.describe(), **report}, indent=2, default=str))
