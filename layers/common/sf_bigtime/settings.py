@@ -44,7 +44,7 @@ class IngestSettings(BaseModel):
     def _orgs(cls, value: object) -> object:
         value = _split(value)
         for org in value or ():  # type: ignore[union-attr]
-            if not is_salesforce_id(org) or not org.startswith("00D"):
+            if not is_salesforce_id(org, "00D"):
                 raise ValueError(f"{org!r} is not a Salesforce org id (00D…, 15 or 18 characters)")
         return value
 

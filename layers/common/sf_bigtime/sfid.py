@@ -35,9 +35,10 @@ def checksum(id15: str) -> str:
     return suffix
 
 
-def is_salesforce_id(value: str) -> bool:
-    """True for a well-formed 15- or 18-character id (an 18-character one must carry the right checksum)."""
-    if not isinstance(value, str) or not _ID_RE.match(value):
+def is_salesforce_id(value: str, prefix: str = "") -> bool:
+    """True for a well-formed 15- or 18-character id (an 18-character one must carry the right checksum),
+    starting with ``prefix`` when given: an object's key prefix (``KEY_PREFIXES``), e.g. "006"."""
+    if not isinstance(value, str) or not _ID_RE.match(value) or not value.startswith(prefix):
         return False
     return len(value) == 15 or value[15:] == checksum(value[:15])
 

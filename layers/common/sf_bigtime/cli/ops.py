@@ -40,7 +40,7 @@ def status(target: Target, opportunity_id: str, org_id: str | None, no_salesforc
     from sf_bigtime.ops import opportunity_status
     from sf_bigtime.sweep import org_id_of
 
-    if not is_salesforce_id(opportunity_id) or not opportunity_id.startswith("006"):
+    if not is_salesforce_id(opportunity_id, "006"):
         raise click.BadParameter(
             "not an Opportunity id (006…, 15 or 18 characters)", param_hint="OPPORTUNITY_ID"
         )

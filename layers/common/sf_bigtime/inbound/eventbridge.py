@@ -124,7 +124,7 @@ def org_id_from_source(source: str) -> str:
     if not source.startswith(PARTNER_SOURCE_PREFIX):
         raise InboundError(400, "unknown_source", f"source {source[:100]!r} is not a Salesforce Event Relay")
     org_id = source[len(PARTNER_SOURCE_PREFIX) :].split("/", 1)[0]
-    if not is_salesforce_id(org_id) or not org_id.startswith("00D"):
+    if not is_salesforce_id(org_id, "00D"):
         raise InboundError(400, "unknown_source", "the event source does not name a Salesforce org")
     return to_18(org_id)
 
@@ -170,7 +170,7 @@ def _change_event(org_id: str, payload: dict[str, Any]) -> RelayResult:
                 Skipped("wildcard record id: left to the reconcile sweep", obs.CDC_LEFT_TO_RECONCILE, about)
             )
             continue
-        if not is_salesforce_id(record_id) or not record_id.startswith("006"):
+        if not is_salesforce_id(record_id, "006"):
             result.skipped.append(Skipped("not an Opportunity id", obs.RELAY_EVENTS_IGNORED, about))
             continue
         opportunity_id = to_18(record_id)
@@ -215,7 +215,7 @@ def _platform_event(org_id: str, detail_type: str, payload: dict[str, Any]) -> R
     except ValidationError as exc:
         raise InboundError(400, "invalid_platform_event", f"{detail_type}: {_first(exc)}") from None
     opportunity_id = fields.opportunity_id.strip()
-    if not is_salesforce_id(opportunity_id) or not opportunity_id.startswith("006"):
+    if not is_salesforce_id(opportunity_id, "006"):
         raise InboundError(
             400, "invalid_platform_event", f"{detail_type}.OpportunityId__c is not an Opportunity id"
         )

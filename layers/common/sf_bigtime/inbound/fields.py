@@ -21,7 +21,7 @@ MAX_STAGE_LENGTH = 255  # Opportunity.StageName is a picklist of at most 255 cha
 
 def _salesforce_id(prefix: str, what: str) -> AfterValidator:
     def check(value: str) -> str:
-        if not is_salesforce_id(value) or not value.startswith(prefix):
+        if not is_salesforce_id(value, prefix):
             raise ValueError(f"must be a Salesforce {what} id ({prefix}…, 15 or 18 characters)")
         return to_18(value)
 
