@@ -145,7 +145,8 @@ def parse_update(body: Any, view: dict[str, FieldSpec], what: str) -> dict[str, 
         spec = view.get(str(key).lower())
         if spec is None:
             continue  # BigTime silently ignores fields outside the Update view
-        out[spec.name] = coerce(spec, value)
+        # A C# bool cannot be null: an explicit ``null`` binds as false.
+        out[spec.name] = False if value is None and spec.kind == "bool" else coerce(spec, value)
     return out
 
 

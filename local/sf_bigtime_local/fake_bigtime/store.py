@@ -73,13 +73,6 @@ def _ci(mapping: dict[str, Any]) -> dict[str, Any]:
     return {str(k).lower(): v for k, v in mapping.items()}
 
 
-def _default_bools(fields: Record, view: dict[str, FieldSpec]) -> None:
-    """A C# bool cannot be null: an explicit ``null`` binds as false."""
-    for spec in view.values():
-        if spec.kind == "bool" and spec.name in fields and fields[spec.name] is None:
-            fields[spec.name] = False
-
-
 class Store:
     """Entities of one fake firm plus the rules BigTime applies when they are written."""
 
@@ -166,7 +159,6 @@ class Store:
     def create_client(self, body: Any) -> Record:
         """``POST /client/detail``: returns the Detailed view with the new SystemId."""
         fields = parse_update(body, CLIENT_UPDATE, "client")
-        _default_bools(fields, CLIENT_UPDATE)
         if not _text(fields.get("Nm")):
             raise bad_request("The field 'Nm' is required.")
         self._check_client_code(_text(fields.get("ClientId")), exclude=None)
@@ -185,7 +177,6 @@ class Store:
         """``POST /client/detail/{id}``: merge the given fields."""
         client = self._client(sid)
         fields = parse_update(body, CLIENT_UPDATE, "client")
-        _default_bools(fields, CLIENT_UPDATE)
         if "Nm" in fields and not _text(fields["Nm"]):
             raise bad_request("The field 'Nm' is required.")
         if "ClientId" in fields:
@@ -254,7 +245,6 @@ class Store:
     def create_project(self, body: Any) -> Record:
         """``POST /project/detail``: returns the Detailed view with the new SystemId."""
         fields = parse_update(body, PROJECT_UPDATE, "project")
-        _default_bools(fields, PROJECT_UPDATE)
         if not _text(fields.get("Nm")):
             raise bad_request("The field 'Nm' is required.")
         self._check_project_client(fields)
@@ -278,7 +268,6 @@ class Store:
         """``POST /project/detail/{id}``: merge the given fields."""
         project = self._project(sid)
         fields = parse_update(body, PROJECT_UPDATE, "project")
-        _default_bools(fields, PROJECT_UPDATE)
         if "Nm" in fields and not _text(fields["Nm"]):
             raise bad_request("The field 'Nm' is required.")
         if "ClientId" in fields:
@@ -563,7 +552,6 @@ class Store:
     def create_task(self, body: Any) -> Record:
         """``POST /task/detail``: ``TaskNm`` and an existing ``ProjectSid`` are required."""
         fields = parse_update(body, TASK_UPDATE, "task")
-        _default_bools(fields, TASK_UPDATE)
         if not _text(fields.get("TaskNm")):
             raise bad_request("The field 'TaskNm' is required.")
         project_sid = fields.get("ProjectSid")
@@ -583,7 +571,6 @@ class Store:
         """``POST /task/detail/{id}``: merge; a task cannot move to another project."""
         task = self._task(tsid)
         fields = parse_update(body, TASK_UPDATE, "task")
-        _default_bools(fields, TASK_UPDATE)
         if fields.get("ProjectSid") not in (None, task["ProjectSid"]):
             raise bad_request("The field 'ProjectSid': a task cannot be moved to another project.")
         fields.pop("ProjectSid", None)
