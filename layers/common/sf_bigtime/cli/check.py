@@ -19,7 +19,7 @@ _MARKS = {"ok": "ok", "failed": "FAILED", "skipped": "skipped"}
 
 
 @click.command("check")
-@stack_options("check", local_overrides_stack_name=True)
+@stack_options("check")
 def check(target: Target) -> None:
     """Check that a stack can reach Salesforce and BigTime with its secrets, and that the org is ready.
 

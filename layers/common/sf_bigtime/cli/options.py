@@ -41,14 +41,11 @@ class Target:
         )
 
 
-def stack_options(
-    verb: str = "act on", *, local_overrides_stack_name: bool = False
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def stack_options(verb: str = "act on") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The options selecting the stack; the command receives them as ``target``.
 
-    ``verb`` words the help ("act on", "check"). ``--local`` always wins over ``SF_BIGTIME_STACK_NAME``;
-    with ``local_overrides_stack_name`` (``check``) it also wins over ``--stack-name`` given with it,
-    otherwise (the operator commands, which change things) giving both is a usage error.
+    ``verb`` words the help ("act on", "check"). ``--local`` wins over ``SF_BIGTIME_STACK_NAME``; giving
+    it together with ``--stack-name`` on the command line is a usage error (which stack was meant?).
     """
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -65,7 +62,6 @@ def stack_options(
             if (
                 use_local
                 and stack_name
-                and not local_overrides_stack_name
                 and click.get_current_context().get_parameter_source("stack_name")
                 == click.core.ParameterSource.COMMANDLINE
             ):
@@ -79,7 +75,6 @@ def stack_options(
             except (BotoCoreError, ClientError) as exc:  # e.g. AccessDenied: say which call, not a traceback
                 raise click.ClickException(f"AWS refused or failed: {exc}") from None
 
-        overridden = "a stack name is" if local_overrides_stack_name else "SF_BIGTIME_STACK_NAME is"
         options = [
             click.option(
                 "--stack-name",
@@ -92,7 +87,7 @@ def stack_options(
                 "--local",
                 "use_local",
                 is_flag=True,
-                help=f"{verb.capitalize()} the local stack even if {overridden} set.",
+                help=f"{verb.capitalize()} the local stack even if SF_BIGTIME_STACK_NAME is set.",
             ),
             click.option(
                 "--state-file",
