@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sf_bigtime.bigtime import BigTimeClient
 from sf_bigtime.errors import TransientError
@@ -15,24 +13,11 @@ from sf_bigtime.salesforce import SalesforceClient
 from sf_bigtime.secrets import BigTimeSession, SalesforceJwtBearer
 from sf_bigtime.sync import sync_opportunity
 from sf_bigtime_local.fake_salesforce import FakeSalesforce
+from tests.keys import rsa_pem
 
 from .conftest import BT_PASSWORD, BT_REALM, BT_USER, ORG, World
 
 JWT_USER = "bigtime-sync@acme.example"  # the fake org's integration user
-
-
-def rsa_pem() -> tuple[str, str]:
-    """A fresh RSA key pair (PEM): the private key goes into the secret, the public one into the org."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
 
 
 @pytest.fixture

@@ -16,8 +16,6 @@ from typing import Any
 import jwt
 import pytest
 import requests
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from defusedxml import ElementTree
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
@@ -32,6 +30,7 @@ from werkzeug.wrappers import Request, Response
 
 from sf_bigtime_local.fake_salesforce import FakeSalesforce, default_metadata_dir
 from sf_bigtime_local.httpserver import BackgroundServer
+from tests.keys import rsa_pem
 
 VERSION = "66.0"
 ORG = "00D5w000004abcdEAA"
@@ -251,22 +250,9 @@ def test_bad_client_credentials_raise_in_simple_salesforce(server: BackgroundSer
     assert info.value.code == "invalid_client"
 
 
-def _rsa_pem() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
-
-
 @pytest.fixture(scope="module")
 def jwt_org() -> Iterator[tuple[FakeSalesforce, BackgroundServer, str]]:
-    private, public = _rsa_pem()
+    private, public = rsa_pem()
     fake = FakeSalesforce(jwt_public_key=public, usernames=["jwt.user@acme.example"])
     with BackgroundServer(fake, name="fake-salesforce-jwt") as srv:
         yield fake, srv, private
@@ -308,7 +294,7 @@ def test_jwt_bearer_rejections(
     description: str,
 ) -> None:
     _, srv, private = jwt_org
-    key = _rsa_pem()[0] if sign_with_other_key else private
+    key = rsa_pem()[0] if sign_with_other_key else private
     payload = {
         "iss": "ck",
         "sub": "jwt.user@acme.example",
