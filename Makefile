@@ -90,7 +90,7 @@ bench-ingest: $(VENV)/.installed ## ingest's import time vs a minimal SQS handle
 
 .PHONY: openapi
 openapi: $(VENV)/.installed ## regenerate docs/openapi.json from the JSON endpoint's models
-	$(PY) -m sf_bigtime.inbound.openapi > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json
+	$(PY) -m sf_bigtime_ops.openapi > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json
 
 # The Salesforce CLI is not needed by `make test` (which parses and cross-checks salesforce/ itself): it is
 # a 300 MB npm install. These targets run the real CLI offline against salesforce/ and the guide.

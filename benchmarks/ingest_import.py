@@ -45,12 +45,12 @@ GROUPS = {
 }
 
 
-# After the import, in the same fresh process: one request of the given kind through sf_bigtime.ingest,
+# After the import, in the same fresh process: one request of the given kind through sf_bigtime.ingest.handler,
 # with the secrets and the SQS send stubbed (network time is not ours to measure). This is what the import
 # figure leaves out: route-specific models are built on first use.
 FIRST_REQUEST = """
 import json, sys, time
-from sf_bigtime.ingest import IngestDeps, handle
+from sf_bigtime.ingest.handler import IngestDeps, handle
 from sf_bigtime.settings import IngestSettings
 event = json.loads(open(sys.argv[1]).read())
 start = time.perf_counter()

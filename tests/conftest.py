@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.clock import Clock
+
 # Never let a test talk to a real AWS account, whatever the developer's environment holds.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
@@ -27,3 +29,9 @@ def aws() -> Iterator[None]:
 
     with mock_aws():
         yield
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A hand-moved clock (see tests/clock.py)."""
+    return Clock()

@@ -1,4 +1,4 @@
-"""Ingest Lambda: Salesforce -> (API Gateway | EventBridge) -> here -> SQS. Thin: logic is in sf_bigtime.ingest.
+"""Ingest Lambda: Salesforce -> (API Gateway | EventBridge) -> here -> SQS. Thin: logic is in sf_bigtime.ingest.handler.
 
 Imports only what ingest uses (tests/unit/test_ingest_imports.py; `make bench-ingest` measures it).
 """
@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 
-from sf_bigtime.ingest import IngestDeps, handle
+from sf_bigtime.ingest.handler import IngestDeps, handle
 from sf_bigtime.observability import INGEST, NAMESPACE, Emitter
-from sf_bigtime.queue import SQS_CONFIG, enqueue
+from sf_bigtime.queue.send import SQS_CONFIG, enqueue
 from sf_bigtime.secrets import load_outbound_message_secret, load_signing_secret, load_webhook_secret
 from sf_bigtime.settings import IngestSettings
 

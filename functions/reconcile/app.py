@@ -1,5 +1,5 @@
 """Reconcile Lambda (scheduled): enqueue won Opportunities whose event never arrived. Thin: logic is in
-sf_bigtime.reconcile."""
+sf_bigtime.reconcile.scheduled."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
+from sf_bigtime.clients.salesforce import SalesforceClient
+from sf_bigtime.clients.store import StateStore
 from sf_bigtime.observability import NAMESPACE, RECONCILE, Emitter
-from sf_bigtime.queue import enqueue
-from sf_bigtime.reconcile import Reconciler, run_scheduled
-from sf_bigtime.salesforce import SalesforceClient
+from sf_bigtime.queue.send import enqueue
+from sf_bigtime.reconcile.scheduled import Reconciler, run_scheduled
 from sf_bigtime.secrets import load_salesforce_credentials
 from sf_bigtime.settings import reconcile_settings
-from sf_bigtime.store import StateStore
 
 logger = Logger(service=RECONCILE)
 metrics = Metrics(namespace=NAMESPACE, service=RECONCILE)

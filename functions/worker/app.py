@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger, Metrics
 
 from sf_bigtime.observability import NAMESPACE, WORKER
 from sf_bigtime.settings import worker_settings
-from sf_bigtime.worker import Worker
+from sf_bigtime.sync.worker import Worker
 
 logger = Logger(service=WORKER)
 metrics = Metrics(namespace=NAMESPACE, service=WORKER)

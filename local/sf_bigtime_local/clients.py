@@ -13,8 +13,8 @@ from typing import Any
 import requests
 from simple_salesforce import Salesforce
 
-from sf_bigtime.http import HttpSession
-from sf_bigtime.inbound.auth import signature
+from sf_bigtime.clients.http import HttpSession
+from sf_bigtime.ingest.auth import signature
 
 
 def salesforce(stack: dict[str, Any]) -> Salesforce:

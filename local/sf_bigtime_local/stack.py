@@ -28,7 +28,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from sf_bigtime.inbound.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from sf_bigtime.ingest.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from sf_bigtime_local.eventbridge import EventBus, rules_for
 from sf_bigtime_local.frontdoor import FrontDoor
 from sf_bigtime_local.httpserver import BackgroundServer

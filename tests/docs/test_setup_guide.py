@@ -20,7 +20,6 @@ import click
 import pytest
 from botocore import xform_name
 
-from sf_bigtime.cli import main as sf_bigtime_cli
 from sf_bigtime.secrets import (
     BigTimeApiKey,
     BigTimeCredentials,
@@ -31,6 +30,7 @@ from sf_bigtime.secrets import (
     parse_secret,
 )
 from sf_bigtime_local.template import REPO_ROOT, Template
+from sf_bigtime_ops.cli import main as sf_bigtime_cli
 
 from .guide import Command, commands, flags, inline_commands, option_values
 

@@ -12,15 +12,15 @@ from typing import Any
 import boto3
 import pytest
 
-from sf_bigtime.bigtime import BigTimeClient
-from sf_bigtime.mapping import Mapping, MappingSource, build_mapping
-from sf_bigtime.messages import SyncRequest
-from sf_bigtime.salesforce import SalesforceClient
+from sf_bigtime.clients.bigtime import BigTimeClient
+from sf_bigtime.clients.salesforce import SalesforceClient
+from sf_bigtime.clients.store import StateStore
+from sf_bigtime.mapping.model import Mapping, MappingSource, build_mapping
+from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.secrets import BigTimeApiKey, SalesforceClientCredentials
 from sf_bigtime.settings import WorkerSettings
-from sf_bigtime.store import StateStore
-from sf_bigtime.sync import SyncContext
-from sf_bigtime.worker import Worker
+from sf_bigtime.sync.run import SyncContext
+from sf_bigtime.sync.worker import Worker
 from sf_bigtime_local.fake_bigtime import FakeBigTime
 from sf_bigtime_local.fake_salesforce import FakeSalesforce
 from sf_bigtime_local.httpserver import BackgroundServer
@@ -31,24 +31,6 @@ BT_TOKEN = "bt-token"
 BT_REALM = "test-firm"
 BT_TOKEN_NO_PROJECTS = "bt-token-no-projects"  # an API key whose staffer may not create projects
 BT_USER, BT_PASSWORD = "svc@firm.test", "pw"  # a BigTime login for session auth
-
-
-class Clock:
-    """A hand-moved clock (epoch seconds), so claim ages, sessions and rate windows need no sleeping."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 class Crash(BaseException):

@@ -12,15 +12,15 @@ from xml.etree.ElementTree import Element
 
 from werkzeug.wrappers import Request, Response
 
-from sf_bigtime.fieldcheck import FieldUse, find_problems
-from sf_bigtime.inbound.json_event import parse_json_events
-from sf_bigtime.inbound.outbound_message import SOBJECT_FIELDS, parse_outbound_message
-from sf_bigtime.ingest import EVENTS_ROUTE
-from sf_bigtime.mapping import default_mapping
+from sf_bigtime.ingest.handler import EVENTS_ROUTE
+from sf_bigtime.ingest.json_event import parse_json_events
+from sf_bigtime.ingest.outbound_message import SOBJECT_FIELDS, parse_outbound_message
+from sf_bigtime.mapping.model import default_mapping
 from sf_bigtime.settings import IngestSettings
 from sf_bigtime_local.fake_salesforce import FakeSalesforce
 from sf_bigtime_local.httpserver import BackgroundServer
 from sf_bigtime_local.template import Template
+from sf_bigtime_ops.fieldcheck import FieldUse, find_problems
 
 from .sfdx import NS, SALESFORCE, children, describe_from, find, objects_dir, parse, text
 

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from sf_bigtime.fieldcheck import (
+from sf_bigtime.clients.salesforce import PROJECT_OBJECT, SalesforceClient
+from sf_bigtime.secrets import SalesforceClientCredentials
+from sf_bigtime.settings import WorkerSettings
+from sf_bigtime_local.fake_salesforce import FakeSalesforce
+from sf_bigtime_local.fake_salesforce.schema import standard_schema
+from sf_bigtime_local.template import Template
+from sf_bigtime_ops.fieldcheck import (
     FieldProblem,
     ResolvedField,
     find_problems,
@@ -18,12 +24,6 @@ from sf_bigtime.fieldcheck import (
     stack_field_uses,
     worker_soql,
 )
-from sf_bigtime.salesforce import PROJECT_OBJECT, SalesforceClient
-from sf_bigtime.secrets import SalesforceClientCredentials
-from sf_bigtime.settings import WorkerSettings
-from sf_bigtime_local.fake_salesforce import FakeSalesforce
-from sf_bigtime_local.fake_salesforce.schema import standard_schema
-from sf_bigtime_local.template import Template
 
 from .sfdx import (
     NS,

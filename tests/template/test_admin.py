@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sf_bigtime.ingest import EVENTS_ROUTE
+from sf_bigtime.ingest.handler import EVENTS_ROUTE
 from sf_bigtime_local.template import REPO_ROOT, Tag, Template
 
 SAMCONFIG = REPO_ROOT / "samconfig.toml"

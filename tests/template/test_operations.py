@@ -255,7 +255,7 @@ def test_outputs_let_the_cli_find_the_stack(t: Template) -> None:
     for name in ("QueueUrl", "DeadLetterQueueUrl", "TableName", "DashboardUrl", "ReconcileFunctionName"):
         assert name in outputs
     for parameter in ("SalesforceSecretArn", "TriggerStages", "SalesforceOrgIds", "ReconcileMaxPerRun"):
-        assert parameter in t.data["Parameters"], "sf_bigtime.stackinfo reads it"
+        assert parameter in t.data["Parameters"], "sf_bigtime_ops.stackinfo reads it"
 
 
 def test_operations_doc_is_linked_from_the_readme() -> None:

@@ -48,11 +48,11 @@ def test_functions_are_thin(build_dir: Path) -> None:
 
 def test_layer_has_the_library_and_pinned_dependencies(build_dir: Path) -> None:
     python = build_dir / "CommonLayer" / "python"
-    assert (python / "sf_bigtime" / "sync.py").exists()
+    assert (python / "sf_bigtime" / "sync" / "worker.py").exists()
     assert (python / "sf_bigtime" / "py.typed").exists()
     # the bundled mapping is read with importlib.resources at cold start: it must ship, byte for byte
-    bundled = python / "sf_bigtime" / "mapping_default.yaml"
-    assert bundled.read_bytes() == (REPO_ROOT / "layers/common/sf_bigtime/mapping_default.yaml").read_bytes()
+    bundled = python / "sf_bigtime" / "mapping" / "default.yaml"
+    assert bundled.read_bytes() == (REPO_ROOT / "layers/common/sf_bigtime/mapping/default.yaml").read_bytes()
     pins = {
         line.split("==")[0].split("[")[0].lower().replace("-", "_"): line.split("==")[1]
         for line in (REPO_ROOT / "layers/common/requirements.txt").read_text().splitlines()
@@ -64,9 +64,18 @@ def test_layer_has_the_library_and_pinned_dependencies(build_dir: Path) -> None:
     assert list(python.glob("pydantic_core/*aarch64*.so"))
 
 
-def test_layer_has_no_local_stack_fakes_or_tests(build_dir: Path) -> None:
+def test_layer_has_no_operator_code_local_stack_fakes_or_tests(build_dir: Path) -> None:
     python = build_dir / "CommonLayer" / "python"
     top = {p.name for p in python.iterdir()}
-    assert "sf_bigtime_local" not in top and "tests" not in top
+    assert not {"sf_bigtime_ops", "sf_bigtime_local", "tests", "click"} & top
+    # the package ships exactly the layer's sources: the operator CLI lives in ops/, outside the layer
+    source = REPO_ROOT / "layers/common/sf_bigtime"
+    shipped = {
+        p.relative_to(python / "sf_bigtime") for p in (python / "sf_bigtime").rglob("*") if p.is_file()
+    }
+    expected = {
+        p.relative_to(source) for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert {p for p in shipped if "__pycache__" not in p.parts} == expected
     assert not [p for p in (python / "sf_bigtime").rglob("*") if p.name.startswith(("fake", "test"))]
     assert "boto3" not in top and "moto" not in top  # the Lambda runtime provides boto3; moto is test-only

@@ -11,7 +11,7 @@ import pytest
 from aws_lambda_powertools import Metrics
 
 from sf_bigtime import observability as obs
-from sf_bigtime.http import HttpSession
+from sf_bigtime.clients.http import HttpSession
 
 
 def test_every_declared_metric_names_its_unit_service_and_description() -> None:

@@ -7,7 +7,7 @@ which Powertools adds to everything) that emits it and its extra dimensions. Cod
 this module declares and what the functions print as EMF are the same set (tests check all three).
 
 The module also keeps a small per-thread log of outgoing HTTP calls (system, latency, status), filled by
-``sf_bigtime.http.HttpSession`` and drained by the worker after each record into latency and throttling
+``sf_bigtime.clients.http.HttpSession`` and drained by the worker after each record into latency and throttling
 metrics: the clients stay free of metrics code.
 """
 

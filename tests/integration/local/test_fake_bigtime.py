@@ -12,6 +12,7 @@ import requests
 
 from sf_bigtime_local.fake_bigtime import ApiError, FakeBigTime
 from sf_bigtime_local.httpserver import BackgroundServer
+from tests.clock import Clock
 
 REALM = "fake-firm"
 TOKENS = {
@@ -20,19 +21,6 @@ TOKENS = {
 }
 USERS = {"ops@firm.test": "pw", "viewer@firm.test": {"pwd": "pw2", "permissions": {"project.*": False}}}
 API_KEY = {"X-Auth-ApiToken": "tok", "X-Auth-Realm": REALM}
-
-
-class Clock:
-    """A hand-moved clock, so expiry and rate-limit windows need no sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Env:

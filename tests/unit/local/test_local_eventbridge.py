@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from werkzeug.test import Client
 
 from sf_bigtime_local.eventbridge import EventBus, Rule, complete, matches, rules_for
 from sf_bigtime_local.template import Template
-
-EVENTS = Path(__file__).resolve().parents[3] / "events"
+from tests.paths import EVENTS
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,308 @@
+"""BigTime REST API v2 client (``/BigtimeData/api/v2``): clients, projects, project contacts, picklists.
+
+BigTime's traps, handled here (see the reference doc): field names are case-insensitive and replies are
+read case-insensitively; a detail GET may return one object or a one-item array; 405 means "forbidden";
+there is no idempotency key and no search, so writes are never retried blindly (the caller looks the
+record up by its marker first); throttling shows up as 503 (or 429), sometimes with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from requests.structures import CaseInsensitiveDict
+
+from sf_bigtime.clients.http import HttpSession, check_base_url, describe_failure
+from sf_bigtime.clients.ratelimit import RateLimiter
+from sf_bigtime.errors import PermanentError, TransientError
+from sf_bigtime.secrets import BigTimeApiKey, BigTimeSession
+
+Record = CaseInsensitiveDict  # a BigTime object, read with any key casing
+
+
+def as_record(value: Any) -> Record:
+    return CaseInsensitiveDict(value) if isinstance(value, dict) else CaseInsensitiveDict()
+
+
+def record_id(record: Record, *keys: str) -> int | None:
+    """The id of a BigTime object; contacts use SystemId, Id or id depending on the source."""
+    for key in keys or ("SystemId", "Id"):
+        value = record.get(key)
+        if value not in (None, ""):
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+class BigTimeCallError(TransientError):
+    """A transient BigTime failure that may have been applied anyway (a write that timed out)."""
+
+    def __init__(self, reason: str, *, maybe_applied: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason, code="bigtime_unavailable", retry_after=retry_after)
+        self.maybe_applied = maybe_applied
+
+
+@dataclass
+class BigTimeClient:
+    """A small typed client; ``calls`` counts every HTTP request made (login included)."""
+
+    credentials: BigTimeApiKey | BigTimeSession
+    timeout: float = 10.0
+    limiter: RateLimiter | None = None
+    picklist_ttl: float = 900.0
+    clock: Callable[[], float] = time.monotonic
+    calls: int = 0
+    _picklists: dict[str, tuple[float, list[Record]]] = field(default_factory=dict, repr=False)
+    _session: HttpSession | None = field(default=None, repr=False)
+    _token: str | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def base_url(self) -> str:
+        return check_base_url(self.credentials.base_url, "BigTime base_url")
+
+    def _http(self) -> HttpSession:
+        if self._session is None:
+            self._session = HttpSession(timeout=self.timeout, system="bigtime")
+            self._session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
+        return self._session
+
+    # -- auth -------------------------------------------------------------------------------------
+    def _auth_headers(self, *, fresh: bool = False) -> dict[str, str]:
+        creds = self.credentials
+        if isinstance(creds, BigTimeApiKey):
+            return {"X-Auth-ApiToken": creds.api_token.get_secret_value(), "X-Auth-Realm": creds.realm}
+        with self._lock:
+            if self._token is None or fresh:
+                self._token = self._login(creds)
+            return {"X-Auth-Token": self._token, "X-Auth-Realm": creds.realm}
+
+    def _login(self, creds: BigTimeSession) -> str:
+        body = {"UserId": creds.username, "Pwd": creds.password.get_secret_value()}
+        response = self._send("POST", "/session", json=body, headers={})
+        if response.status_code in (400, 401, 403, 405):
+            raise TransientError(
+                f"BigTime login refused (HTTP {response.status_code}): check the BigTime credentials secret",
+                code="bigtime_auth",
+            )
+        data = as_record(self._json(response, "login", write=False))
+        token = data.get("token")
+        if not token:
+            raise TransientError("BigTime login reply had no token", code="bigtime_auth")
+        return str(token)
+
+    # -- transport --------------------------------------------------------------------------------
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        if self.limiter is not None:
+            self.limiter.acquire()
+        self.calls += 1
+        try:
+            return self._http().request(method, f"{self.base_url}{path}", **kwargs)
+        except requests.RequestException as exc:
+            # A write may have reached BigTime before the connection broke; only a connect timeout
+            # proves it did not. Being conservative costs one lookup on the retry, never a duplicate.
+            applied = method != "GET" and not isinstance(exc, requests.ConnectTimeout)
+            raise BigTimeCallError(
+                f"BigTime {method} {_strip_ids(path)} failed: {describe_failure(exc)}", maybe_applied=applied
+            ) from None
+
+    def request(
+        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        """One API call with auth (one re-login on 401 for sessions) and error classification."""
+        write = method != "GET"
+        response = self._send(method, path, json=json, params=params, headers=self._auth_headers())
+        if response.status_code == 401 and isinstance(self.credentials, BigTimeSession):
+            response = self._send(
+                method, path, json=json, params=params, headers=self._auth_headers(fresh=True)
+            )
+        self._raise_for_status(method, path, response)
+        return self._json(response, f"{method} {_strip_ids(path)}", write=write)
+
+    def _raise_for_status(self, method: str, path: str, response: requests.Response) -> None:
+        status = response.status_code
+        if status < 300:
+            return
+        what = f"BigTime {method} {_strip_ids(path)}"
+        detail = _message(response)
+        if status == 401:
+            raise TransientError(
+                f"{what}: not authorised (HTTP 401); check the BigTime credentials secret",
+                code="bigtime_auth",
+            )
+        if status in (429, 503):
+            raise BigTimeCallError(
+                f"{what}: throttled (HTTP {status})",
+                maybe_applied=False,
+                retry_after=_retry_after(response),
+            )
+        if status >= 500:
+            # A 5xx after a write may hide a success ("created, then crashed"): the caller must look first.
+            raise BigTimeCallError(
+                f"{what}: server error (HTTP {status}) {detail}".strip(), maybe_applied=method != "GET"
+            )
+        if status == 405:
+            raise PermanentError(
+                f"{what}: BigTime refused permission (HTTP 405); give the API key's staffer the right to do this",
+                code="bigtime_forbidden",
+            )
+        if status == 404:
+            raise PermanentError(
+                f"{what}: not found in BigTime (HTTP 404) {detail}".strip(), code="bigtime_not_found"
+            )
+        raise PermanentError(
+            f"{what}: BigTime rejected the data (HTTP {status}): {detail or 'no reason given'}",
+            code="bigtime_rejected",
+        )
+
+    @staticmethod
+    def _json(response: requests.Response, what: str, *, write: bool) -> Any:
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise BigTimeCallError(
+                f"BigTime {what} answered HTTP {response.status_code} with something that is not JSON",
+                maybe_applied=write,
+            ) from None
+
+    # -- resources --------------------------------------------------------------------------------
+    def get_client(self, client_id: int) -> Record:
+        return _one(self.request("GET", f"/client/detail/{client_id}", params={"View": "Detailed"}), "client")
+
+    def update_client(self, client_id: int, fields: dict[str, Any]) -> Record:
+        return _one(self.request("POST", f"/client/detail/{client_id}", json=fields), "client")
+
+    def list_clients(self) -> list[Record]:
+        return [
+            as_record(c) for c in _as_list(self.request("GET", "/client", params={"ShowInactive": "true"}))
+        ]
+
+    def create_client(self, fields: dict[str, Any]) -> Record:
+        return _one(self.request("POST", "/client/detail", json=fields), "client")
+
+    def list_projects(self) -> list[Record]:
+        data = self.request("GET", "/project", params={"ShowInactive": "true"})
+        return [as_record(p) for p in _as_list(data)]
+
+    def get_project(self, project_id: int) -> Record:
+        params = {"View": "Detailed", "ShowAllContacts": "true"}
+        return _one(self.request("GET", f"/project/detail/{project_id}", params=params), "project")
+
+    def create_project(self, fields: dict[str, Any]) -> Record:
+        return _one(self.request("POST", "/project/detail", json=fields), "project")
+
+    def update_project(self, project_id: int, fields: dict[str, Any]) -> Record:
+        return _one(self.request("POST", f"/project/detail/{project_id}", json=fields), "project")
+
+    def list_project_contacts(self, project_id: int) -> list[Record]:
+        return [as_record(c) for c in _as_list(self.request("GET", f"/project/contacts/{project_id}"))]
+
+    def add_project_contact(self, project_id: int, fields: dict[str, Any]) -> Record:
+        return _one(
+            self.request("POST", "/project/contact", json={**fields, "ProjectSid": project_id}), "contact"
+        )
+
+    def update_project_contact(self, contact_id: int, fields: dict[str, Any]) -> Record:
+        return _one(self.request("POST", f"/project/contact/{contact_id}", json=fields), "contact")
+
+    def project_custom_fields(self, project_id: int) -> list[Record]:
+        return [as_record(f) for f in _as_list(self.request("GET", f"/project/CustomFields/{project_id}"))]
+
+    def set_project_custom_fields(self, project_id: int, values: dict[str, str]) -> None:
+        # The body of CustomFieldsByName is [Unknown] in the reference; a list of {Name, Value} is the
+        # shape the wrapper code uses for its twin (staff UDFs).
+        body = [{"Name": name, "Value": value} for name, value in values.items()]
+        self.request("POST", f"/project/CustomFieldsByName/{project_id}", json=body)
+
+    def picklist(self, name: str) -> list[Record]:
+        return [as_record(i) for i in _as_list(self.request("GET", f"/picklist/FieldValues/{name}"))]
+
+    def picklist_id(self, list_name: str, value_name: str) -> int:
+        """The id of a firm-defined field value by name (case-insensitive), e.g. project type "Consulting".
+
+        Lists are cached for ``picklist_ttl`` seconds across warm invocations: they change rarely and each
+        read is a rate-limited call. A name not found is looked up once more in a fresh list (someone may
+        just have added it) before it becomes a permanent error naming the values that exist.
+        """
+        items, fetched = self._picklist_cached(list_name, fresh=False)
+        found = _find_value(items, value_name)
+        if found is None and not fetched:
+            items, _ = self._picklist_cached(list_name, fresh=True)
+            found = _find_value(items, value_name)
+        if found is not None:
+            return found
+        names = ", ".join(repr(str(i.get("Name"))) for i in items) or "none"
+        raise PermanentError(
+            f"BigTime has no {list_name} value named {value_name!r} (active values: {names}); "
+            "fix the mapping or add the value in BigTime",
+            code="bigtime_picklist",
+        )
+
+    def _picklist_cached(self, list_name: str, *, fresh: bool) -> tuple[list[Record], bool]:
+        """(items, whether they were fetched just now)."""
+        now = self.clock()
+        cached = self._picklists.get(list_name)
+        if not fresh and cached is not None and now - cached[0] < self.picklist_ttl:
+            return cached[1], False
+        items = self.picklist(list_name)
+        self._picklists[list_name] = (now, items)
+        return items, True
+
+
+def _find_value(items: list[Record], name: str) -> int | None:
+    wanted = name.strip().casefold()
+    for item in items:
+        if str(item.get("Name") or "").strip().casefold() == wanted:
+            return record_id(item, "Id", "id", "SystemId")
+    return None
+
+
+def _as_list(data: Any) -> list[Any]:
+    if data is None:
+        return []
+    if isinstance(data, list):
+        return data
+    raise BigTimeCallError("BigTime returned an object where a list was expected", maybe_applied=False)
+
+
+def _one(data: Any, what: str) -> Record:
+    # The docs say detail replies are an array; every client sees one object. Accept both.
+    if isinstance(data, list) and len(data) == 1:
+        data = data[0]
+    if not isinstance(data, dict):
+        raise BigTimeCallError(f"BigTime returned no {what} object", maybe_applied=True)
+    return as_record(data)
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""  # HTML error pages say nothing useful
+    if isinstance(body, dict):
+        rec = as_record(body)
+        return str(rec.get("Message") or rec.get("error") or "")[:500]
+    if isinstance(body, str):
+        return body[:500]
+    return ""
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # HTTP-date form: fall back to our own backoff
+
+
+def _strip_ids(path: str) -> str:
+    return "/".join("{id}" if part.isdigit() else part for part in path.split("/"))

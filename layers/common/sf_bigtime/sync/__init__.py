@@ -1,0 +1,1 @@
+"""The worker: one SQS batch -> one idempotent sync per Opportunity -> BigTime, and the result written back."""

@@ -1,0 +1,267 @@
+"""The worker's batch glue: SQS FIFO batch -> one idempotent sync per record -> partial batch response.
+
+Powertools does the heavy lifting: ``SqsFifoPartialProcessor`` (skip only the failed Opportunity's group),
+``idempotent_function`` on the delivery id (a duplicate delivery replays the stored outcome), and
+``Metrics``. Transient failures get an SQS visibility backoff so retries spread out (and honour
+``Retry-After``) instead of hammering a throttled API.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+from sf_bigtime import observability as obs
+from sf_bigtime.clients.bigtime import BigTimeClient
+from sf_bigtime.clients.ratelimit import RateLimiter
+from sf_bigtime.clients.salesforce import SalesforceClient
+from sf_bigtime.clients.store import StateStore
+from sf_bigtime.errors import TransientError
+from sf_bigtime.mapping.model import Mapping, MappingError, MappingSource
+from sf_bigtime.queue.message import SyncRequest
+from sf_bigtime.secrets import SecretError, load_bigtime_credentials, load_salesforce_credentials
+from sf_bigtime.settings import SettingsError, WorkerSettings
+from sf_bigtime.sync.run import Outcome, SyncContext, sync_opportunity
+
+MAX_VISIBILITY_SECONDS = 12 * 3600
+
+
+def mapping_source(settings: WorkerSettings) -> MappingSource:
+    """The mapping named by the stack (SSM parameter, file or the bundled default) and its overrides."""
+    overrides: dict[str, Any] = {}
+    if settings.trigger_stages:
+        overrides["trigger"] = {"stages": list(settings.trigger_stages), "any_won": False}
+    if settings.bigtime_project_url:
+        overrides["write_back"] = {"project_url": settings.bigtime_project_url}
+    return MappingSource(settings.mapping_parameter, settings.mapping_file, overrides)
+
+
+def build_context(settings: WorkerSettings, mapping: Mapping) -> SyncContext:
+    """Clients for one warm Lambda: tokens and caches live as long as the execution environment."""
+    return SyncContext(
+        salesforce=SalesforceClient(
+            load_salesforce_credentials(settings.salesforce_secret_arn),
+            api_version=settings.salesforce_api_version,
+            timeout=settings.http_timeout_seconds,
+        ),
+        bigtime=BigTimeClient(
+            load_bigtime_credentials(settings.bigtime_secret_arn),
+            timeout=settings.http_timeout_seconds,
+            limiter=RateLimiter(settings.bigtime_calls_per_minute),
+        ),
+        store=StateStore(settings.table_name),
+        mapping=mapping,
+        claim_stale_after=settings.claim_stale_after_seconds,
+    )
+
+
+def backoff_seconds(
+    receive_count: int, retry_after: float | None, *, base: float = 30.0, cap: float = 900.0
+) -> int:
+    """Exponential backoff with jitter, at least the server's Retry-After, within SQS's 12 h limit."""
+    exponential = min(cap, base * 2 ** max(0, receive_count - 1))
+    delay = max(exponential * random.uniform(0.8, 1.2), retry_after or 0)
+    return int(min(MAX_VISIBILITY_SECONDS, max(1, round(delay))))
+
+
+@dataclass
+class Worker:
+    """One per warm Lambda: the sync context, the idempotent sync, and the SQS client for backoff."""
+
+    settings: WorkerSettings
+    context_factory: Callable[[WorkerSettings, Mapping], SyncContext] = build_context
+    sqs: Any = None
+    logger: Logger | None = None
+    metrics: Metrics | None = None
+    mappings: MappingSource | None = None
+
+    def __post_init__(self) -> None:
+        self._ctx: SyncContext | None = None
+        self._run = threading.local()  # did this record's sync run, or was its outcome replayed?
+        self.mappings = self.mappings or mapping_source(self.settings)
+        self._load_mapping()  # cold start: a broken mapping stops the worker here, with its reasons
+        self.emitter = obs.Emitter(obs.WORKER, self.metrics)
+        self.idempotency = IdempotencyConfig(
+            event_key_jmespath="[org_id, opportunity_id, delivery_id]",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=self.settings.idempotency_ttl_seconds,
+        )
+        persistence = DynamoDBPersistenceLayer(table_name=self.settings.table_name)
+        self._sync_once = idempotent_function(
+            data_keyword_argument="request", config=self.idempotency, persistence_store=persistence
+        )(self._sync)
+
+    def _load_mapping(self) -> Mapping:
+        assert self.mappings is not None
+        try:
+            mapping = self.mappings.load()
+            if self.mappings.read_error and self.logger is not None:
+                self.logger.warning(
+                    "mapping refresh failed; using the last valid one",
+                    extra={"reason": self.mappings.read_error},
+                )
+            return mapping
+        except MappingError as exc:
+            if self.logger is not None:
+                self.logger.error(
+                    "the mapping is invalid: nothing is synced until it is fixed (messages wait in the queue)",
+                    extra={
+                        "mapping": exc.source,
+                        "problems": [f"{k}: {m}" if k else m for k, m in exc.problems],
+                    },
+                )
+            raise
+
+    @property
+    def ctx(self) -> SyncContext:
+        if self._ctx is None:
+            self._ctx = self.context_factory(self.settings, self._load_mapping())
+        return self._ctx
+
+    def start(self) -> None:
+        """Read and check both credential secrets now (the Lambda handler calls this at cold start).
+
+        A secret that is missing or lacks a key is the stack's fault, not the messages': failing the whole
+        invocation leaves every message on the queue (retried, then dead-lettered) instead of failing them
+        one by one inside the batch, and the error names the secret and the key (never a value). Until it
+        succeeds the handler builds a new Worker, and so calls this again, on every invocation.
+        """
+        try:
+            self.ctx  # noqa: B018 - builds the clients, which reads and validates the secrets
+        except (SecretError, SettingsError) as exc:
+            if self.logger is not None:
+                self.logger.error("worker cannot start: %s", exc, extra={"reason": str(exc)})
+            raise
+
+    def _sync(self, request: SyncRequest) -> dict[str, Any]:
+        self._run.ran = True
+        outcome = sync_opportunity(request, self.ctx)
+        if outcome.wrote_back:
+            # Measured here, inside the idempotent function, so a replayed duplicate does not count.
+            latency = (datetime.now(UTC) - request.received_at).total_seconds() * 1000
+            self.emitter.emit(obs.END_TO_END_LATENCY, max(0.0, latency))
+        return outcome.to_dict()
+
+    def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if context is not None:
+            self.idempotency.register_lambda_context(context)
+        # Cheap when unchanged (Powertools' parameter cache); a changed mapping applies within minutes.
+        mapping = self._load_mapping()
+        if self._ctx is not None:  # a new context reads the current mapping when it is built
+            self._ctx.mapping = mapping
+        # One processor per batch: it holds the batch's successes and failures, and the local stack's
+        # pollers call one Worker from several threads at once (a shared one mixed up their batches and
+        # reported a failed record as done, deleting it).
+        processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+        # A batch where every record failed is still a normal reply: the backoff above is the retry
+        # policy, and raising would add Lambda errors and ESM backoff on top (Powertools gap, see docs).
+        processor.raise_on_entire_batch_failure = False
+        return process_partial_response(
+            event=event, record_handler=self.handle_record, processor=processor, context=context
+        )
+
+    def handle_record(self, record: SQSRecord) -> dict[str, Any]:
+        request = SyncRequest.model_validate_json(record.body)
+        if self.logger is not None:
+            # Thread-safe keys: one record at a time in Lambda, but the local stack's pollers share a process.
+            self.logger.thread_safe_append_keys(
+                opportunity_id=request.opportunity_id, delivery_id=request.delivery_id, source=request.source
+            )
+        self._run.ran = False
+        try:
+            result = self._sync_once(request=request)
+        except TransientError as exc:
+            self._count(obs.SYNC_RETRIED)
+            self.emitter.emit(obs.SYNC_ERRORS, Kind="transient", Code=exc.code)
+            self._back_off(record, exc.retry_after)
+            if self.logger is not None:
+                self.logger.warning(
+                    "transient failure; will retry", extra={"reason": exc.reason, "code": exc.code}
+                )
+            raise
+        except IdempotencyAlreadyInProgressError:
+            self._back_off(record, None)
+            raise
+        finally:
+            self._emit_calls()
+        outcome = Outcome(**result)
+        if not self._run.ran:
+            # A duplicate delivery: Powertools replayed the first run's outcome; nothing happened again.
+            self._count(obs.SYNC_REPLAYED)
+            if self.logger is not None:
+                self.logger.info(
+                    "duplicate delivery; first outcome replayed", extra={"status": outcome.status}
+                )
+            return result
+        self._count_outcome(outcome, request)
+        if self.logger is not None:
+            self.logger.info("synced", extra={"status": outcome.status, "outcome_message": outcome.message})
+        return result
+
+    def _count_outcome(self, outcome: Outcome, request: SyncRequest) -> None:
+        if outcome.status == "Failed":
+            self._count(obs.SYNC_FAILED)
+            self.emitter.emit(obs.SYNC_ERRORS, Kind="permanent", Code=outcome.error_code or "permanent")
+        elif outcome.status == "Skipped":
+            self._count(obs.SYNC_SKIPPED)
+        else:
+            self._count(obs.SYNC_SUCCEEDED)
+        if outcome.created_project:
+            self._count(obs.PROJECTS_CREATED)
+        if outcome.created_client:
+            self._count(obs.CLIENTS_CREATED)
+        if outcome.updated_project:
+            self._count(obs.PROJECTS_UPDATED)
+        if outcome.updated_client:
+            self._count(obs.CLIENTS_UPDATED)
+        self.emitter.emit(obs.BIGTIME_CALLS, outcome.bigtime_calls)
+        self.emitter.emit(obs.SALESFORCE_CALLS, outcome.salesforce_calls)
+
+    def _count(self, name: str) -> None:
+        self.emitter.emit(name)
+
+    def _emit_calls(self) -> None:
+        """Latency of every BigTime/Salesforce call of this record, throttling, and the org's API allowance."""
+        for call in obs.drain_calls():
+            if call.system == "bigtime":
+                self.emitter.emit(obs.BIGTIME_LATENCY, call.elapsed_ms)
+                if call.status in (429, 503):
+                    self.emitter.emit(obs.BIGTIME_THROTTLED)
+            elif call.system == "salesforce":
+                self.emitter.emit(obs.SALESFORCE_LATENCY, call.elapsed_ms)
+        usage = self._ctx.salesforce.api_usage if self._ctx is not None else None
+        if usage is not None:
+            self.emitter.emit(obs.SALESFORCE_API_REMAINING, max(0, usage[1] - usage[0]))
+
+    def _back_off(self, record: SQSRecord, retry_after: float | None) -> None:
+        if self.sqs is None:
+            return
+        receive_count = int(record.attributes.approximate_receive_count or 1)
+        try:
+            self.sqs.change_message_visibility(
+                QueueUrl=self.settings.queue_url,
+                ReceiptHandle=record.receipt_handle,
+                VisibilityTimeout=backoff_seconds(
+                    receive_count,
+                    retry_after,
+                    base=self.settings.retry_backoff_base_seconds,
+                    cap=self.settings.retry_backoff_max_seconds,
+                ),
+            )
+        except Exception as exc:  # the message still comes back after the queue's visibility timeout
+            if self.logger is not None:
+                self.logger.warning("could not set retry backoff", extra={"error": type(exc).__name__})

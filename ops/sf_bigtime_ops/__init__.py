@@ -1,0 +1,1 @@
+"""Operator tools (the sf-bigtime command): installed with pip beside the CLI, never shipped in the Lambda layer."""

@@ -1,0 +1,299 @@
+"""The worker's batch handler as Lambda runs it: a real SQS FIFO queue (moto), Powertools batch processing
+and idempotency on the state table, the fakes behind the real clients."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools import Logger, Metrics
+
+from sf_bigtime import observability as obs
+from sf_bigtime.mapping.model import MappingError, MappingSource
+from sf_bigtime.queue.message import SyncRequest
+from sf_bigtime.sync.worker import Worker
+from sf_bigtime_local.lambda_runtime import LambdaContext
+from tests.integration.conftest import ORG, World, sqs_record
+
+CONTEXT = LambdaContext("sf-bigtime-worker", timeout_seconds=300)
+
+
+class RecordingSqs:
+    """The worker's SQS client, with the visibility changes it asked for remembered."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.visibility: list[dict[str, Any]] = []
+
+    def change_message_visibility(self, **kwargs: Any) -> Any:
+        self.visibility.append(kwargs)
+        return self.client.change_message_visibility(**kwargs)
+
+
+class Queue:
+    def __init__(self) -> None:
+        self.sqs = boto3.client("sqs")
+        self.url = self.sqs.create_queue(
+            QueueName="sf-bigtime-events.fifo",
+            Attributes={"FifoQueue": "true", "VisibilityTimeout": "1800"},
+        )["QueueUrl"]
+
+    def send(self, *requests: SyncRequest) -> None:
+        for request in requests:
+            self.sqs.send_message(
+                QueueUrl=self.url,
+                MessageBody=request.model_dump_json(),
+                MessageGroupId=request.group_id,
+                MessageDeduplicationId=request.deduplication_id,
+            )
+
+    def receive(self) -> dict[str, Any]:
+        """The next batch as Lambda's event source mapping would hand it over."""
+        messages = self.sqs.receive_message(
+            QueueUrl=self.url, MaxNumberOfMessages=10, AttributeNames=["All"]
+        ).get("Messages", [])
+        return {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m["Attributes"],
+                    "messageAttributes": {},
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:sf-bigtime-events.fifo",
+                    "awsRegion": "us-east-1",
+                }
+                for m in messages
+            ]
+        }
+
+    def delete(self, event: dict[str, Any], response: dict[str, Any]) -> None:
+        """What the event source mapping does with a partial batch response: delete the successes."""
+        failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+        for record in event["Records"]:
+            if record["messageId"] not in failed:
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=record["receiptHandle"])
+
+    def make_visible(self, event: dict[str, Any]) -> None:
+        for record in event["Records"]:
+            self.sqs.change_message_visibility(
+                QueueUrl=self.url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
+            )
+
+    def depth(self) -> int:
+        attrs = self.sqs.get_queue_attributes(
+            QueueUrl=self.url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+@pytest.fixture
+def queue(world: World) -> Queue:
+    return Queue()
+
+
+@pytest.fixture
+def logs() -> io.StringIO:
+    return io.StringIO()
+
+
+def logger(stream: io.StringIO) -> Logger:
+    # Powertools Loggers of one service share a logging.Logger (and its first stream): one name per test.
+    return Logger(service=f"sf-bigtime-worker-{uuid.uuid4().hex[:8]}", stream=stream)
+
+
+@pytest.fixture
+def worker(world: World, queue: Queue, logs: io.StringIO) -> Iterator[Worker]:
+    metrics = Metrics(namespace=obs.NAMESPACE, service="sf-bigtime-worker")
+    metrics.clear_metrics()  # the metric set is shared by every Metrics instance of the process
+    yield world.worker(queue_url=queue.url, sqs=RecordingSqs(queue.sqs), logger=logger(logs), metrics=metrics)
+    metrics.clear_metrics()
+
+
+def metric(worker: Worker, name: str) -> float:
+    assert worker.metrics is not None
+    return sum(worker.metrics.metric_set.get(name, {}).get("Value", []))
+
+
+def test_duplicate_delivery_id_replays_the_first_outcome(world: World, queue: Queue, worker: Worker) -> None:
+    opp = world.won_opportunity()
+    request = world.request(opp, "evt-1")
+    queue.send(request)
+    event = queue.receive()
+    first = worker.handle(event, CONTEXT)
+    queue.delete(event, first)
+    assert first == {"batchItemFailures": []} and queue.depth() == 0
+    sf_calls, bt_calls = world.sf_api_calls(), len(world.bt.calls)
+
+    # Salesforce sends the same notification again after SQS's 5-minute dedup window: a new message
+    replay = {"Records": [sqs_record(request)]}
+    assert worker.handle(replay, CONTEXT) == {"batchItemFailures": []}
+    assert world.sf_api_calls() == sf_calls and len(world.bt.calls) == bt_calls  # not run again
+    assert len(world.bt.projects) == 1
+    item = world.contexts[-1].store.get("opp", ORG, opp)
+    assert item["attempts"] == 1  # the replay was no sync
+    assert metric(worker, obs.PROJECTS_CREATED) == 1 and metric(worker, obs.SYNC_REPLAYED) == 1
+
+
+def test_transient_failure_is_an_item_failure_with_backoff_honouring_retry_after(
+    world: World, queue: Queue, worker: Worker
+) -> None:
+    world.bt.faults.add(method="POST", path="/project/detail$", status=503, headers={"Retry-After": "600"})
+    opp = world.won_opportunity()
+    queue.send(world.request(opp, "evt-1"))
+    event = queue.receive()
+    response = worker.handle(event, CONTEXT)
+    queue.delete(event, response)
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    [change] = worker.sqs.visibility
+    assert change["ReceiptHandle"] == event["Records"][0]["receiptHandle"]
+    assert change["VisibilityTimeout"] >= 600  # BigTime's Retry-After, not our 30 s first step
+    assert queue.depth() == 1 and queue.receive() == {"Records": []}  # kept, and invisible for now
+    item = world.contexts[-1].store.get("opp", ORG, opp)
+    assert item["last_status"] == "Retrying" and "HTTP 503" in item["last_error"]
+    assert metric(worker, obs.SYNC_RETRIED) == 1
+
+    # the redelivery (receive count 2) runs again: the failed attempt left no idempotency record
+    queue.make_visible(event)
+    again = queue.receive()
+    assert again["Records"][0]["attributes"]["ApproximateReceiveCount"] == "2"
+    response = worker.handle(again, CONTEXT)
+    queue.delete(again, response)
+    assert response == {"batchItemFailures": []} and queue.depth() == 0
+    assert world.sf.get("Opportunity", opp)["BigTime_Sync_Status__c"] == "Synced"
+    assert len(world.bt.projects) == 1 and metric(worker, obs.PROJECTS_CREATED) == 1
+
+
+def test_backoff_without_retry_after_grows_with_the_receive_count(world: World, worker: Worker) -> None:
+    opp = world.won_opportunity()
+    world.bt.faults.add(method="POST", path="/project/detail$", status=503, times=2)
+    for count, low, high in ((1, 24, 36), (4, 192, 288)):
+        record = sqs_record(world.request(opp, f"evt-{count}"), receive_count=count)
+        response = worker.handle({"Records": [record]}, CONTEXT)
+        assert len(response["batchItemFailures"]) == 1
+        assert low <= worker.sqs.visibility[-1]["VisibilityTimeout"] <= high
+
+
+def test_permanent_failure_is_recorded_written_back_and_consumed(
+    world: World, queue: Queue, worker: Worker
+) -> None:
+    opp = world.opportunity(None)  # no Account: a person must fix the data
+    queue.send(world.request(opp, "evt-1"))
+    event = queue.receive()
+    response = worker.handle(event, CONTEXT)
+    queue.delete(event, response)
+    assert response == {"batchItemFailures": []} and queue.depth() == 0  # not retried
+    record = world.sf.get("Opportunity", opp)
+    assert record["BigTime_Sync_Status__c"] == "Failed" and "no Account" in record["BigTime_Sync_Message__c"]
+    item = world.contexts[-1].store.get("opp", ORG, opp)
+    assert item["last_status"] == "Failed" and "no Account" in item["last_error"]
+    assert metric(worker, obs.SYNC_FAILED) == 1 and worker.sqs.visibility == []
+
+
+def test_fifo_batch_skips_only_the_failed_opportunitys_group(world: World, worker: Worker) -> None:
+    account = world.account()
+    a, b = world.won_opportunity(account, name="A"), world.won_opportunity(account, name="B")
+    # another worker is creating A's project right now: A's deliveries must wait, B's go ahead
+    world.context().store.claim("opp", ORG, a, stale_after=960)
+    records = [
+        sqs_record(world.request(a, "a1")),
+        sqs_record(world.request(b, "b1")),
+        sqs_record(world.request(a, "a2")),
+        sqs_record(world.request(b, "b2")),
+    ]
+    response = worker.handle({"Records": records}, CONTEXT)
+    failed = [f["itemIdentifier"] for f in response["batchItemFailures"]]
+    assert failed == [records[0]["messageId"], records[2]["messageId"]]
+    assert world.sf.get("Opportunity", b)["BigTime_Sync_Status__c"] == "Synced"
+    assert world.sf.get("Opportunity", a).get("BigTime_Sync_Status__c") is None
+    a_reads = [c for c in world.sf.calls if "queryAll" in c.path and a in c.query]
+    assert len(a_reads) == 1  # a2 was skipped unprocessed, keeping A's order
+    assert len(world.bt.projects) == 1
+
+
+def test_invalid_message_is_an_item_failure(world: World, worker: Worker) -> None:
+    record = sqs_record(world.request(world.won_opportunity(), "evt-1"))
+    record["body"] = '{"v": 1, "org_id": "not an org"}'
+    response = worker.handle({"Records": [record]}, CONTEXT)
+    assert response == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    assert world.bt.calls == []
+
+
+def test_logs_carry_the_opportunity_and_delivery_ids(world: World, worker: Worker, logs: io.StringIO) -> None:
+    opp = world.won_opportunity()
+    world.bt.faults.add(method="POST", path="/client/detail$", status=503)
+    worker.handle({"Records": [sqs_record(world.request(opp, "evt-retry"))]}, CONTEXT)
+    worker.handle({"Records": [sqs_record(world.request(opp, "evt-ok"))]}, CONTEXT)
+    lines = [json.loads(line) for line in logs.getvalue().splitlines() if line.strip()]
+    warning = next(line for line in lines if line["message"] == "transient failure; will retry")
+    synced = next(line for line in lines if line["message"] == "synced")
+    assert (warning["opportunity_id"], warning["delivery_id"]) == (opp, "evt-retry")
+    assert (synced["opportunity_id"], synced["delivery_id"], synced["status"]) == (opp, "evt-ok", "Synced")
+    assert "HTTP 503" in warning["reason"]
+
+
+def test_metrics_count_created_updated_skipped_failed(world: World, worker: Worker) -> None:
+    worker.mappings = MappingSource(
+        overrides={"project": {"fields": {"Nm": {"field": "Name", "update": "sync"}}}}
+    )
+    opp = world.won_opportunity()
+    handle = lambda delivery: worker.handle({"Records": [sqs_record(world.request(opp, delivery))]}, CONTEXT)  # noqa: E731
+    handle("created")
+    world.sf.update("Opportunity", opp, {"Name": "Renamed"})
+    handle("updated")
+    world.sf.update("Opportunity", opp, {"StageName": "Negotiation/Review"})
+    handle("skipped")
+    worker.handle({"Records": [sqs_record(world.request(world.opportunity(None), "failed"))]}, CONTEXT)
+    counts = {
+        name: metric(worker, name)
+        for name in (
+            obs.PROJECTS_CREATED,
+            obs.CLIENTS_CREATED,
+            obs.PROJECTS_UPDATED,
+            obs.SYNC_SUCCEEDED,
+            obs.SYNC_SKIPPED,
+            obs.SYNC_FAILED,
+        )
+    }
+    assert counts == {
+        obs.PROJECTS_CREATED: 1,
+        obs.CLIENTS_CREATED: 1,
+        obs.PROJECTS_UPDATED: 1,
+        obs.SYNC_SUCCEEDED: 2,
+        obs.SYNC_SKIPPED: 1,
+        obs.SYNC_FAILED: 1,
+    }
+    assert metric(worker, obs.BIGTIME_CALLS) > 0 and metric(worker, obs.SALESFORCE_CALLS) == 2 + 2 + 1 + 2
+
+
+def test_a_broken_mapping_stops_the_worker_at_cold_start_with_its_reasons(
+    world: World, logs: io.StringIO
+) -> None:
+    with pytest.raises(MappingError, match=r"trigger\.stagez: unknown key"):
+        world.worker(mapping={"trigger": {"stagez": ["Won"]}}, logger=logger(logs))
+    [line] = [json.loads(line) for line in logs.getvalue().splitlines()]
+    assert line["level"] == "ERROR" and "nothing is synced" in line["message"]
+    assert line["problems"] == ["trigger.stagez: unknown key (did you mean 'stages'?)"]
+
+
+def test_mapping_changes_apply_to_a_warm_worker(world: World, worker: Worker) -> None:
+    ssm = boto3.client("ssm")
+    name = f"/sf-bigtime/{uuid.uuid4().hex}/mapping"
+    ssm.put_parameter(Name=name, Value="version: 1\n", Type="String")
+    worker.mappings = MappingSource(parameter=name, max_age=0)
+    opp = world.won_opportunity(stage="Negotiation/Review")
+    worker.handle({"Records": [sqs_record(world.request(opp, "e1"))]}, CONTEXT)
+    assert world.sf.get("Opportunity", opp)["BigTime_Sync_Status__c"] == "Skipped"
+    ssm.put_parameter(
+        Name=name, Value="trigger: {stages: [Negotiation/Review]}\n", Type="String", Overwrite=True
+    )
+    worker.handle({"Records": [sqs_record(world.request(opp, "e2"))]}, CONTEXT)
+    assert world.sf.get("Opportunity", opp)["BigTime_Sync_Status__c"] == "Synced"

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from sf_bigtime.clients.store import StateStore, item_key
+from sf_bigtime.errors import TransientError
+from tests.clock import Clock
+
+ORG, OPP = "00D5w000004abcdEAA", "0065w000023abcdAAA"
+
+
+@pytest.fixture
+def store(aws: None) -> StateStore:
+    boto3.client("dynamodb").create_table(
+        TableName="state",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return StateStore("state", table=boto3.resource("dynamodb").Table("state"), clock=Clock(1_000_000.0))
+
+
+def test_first_claim_wins_and_second_is_told_to_wait(store: StateStore) -> None:
+    first = store.claim("opp", ORG, OPP, stale_after=60)
+    assert first.token and not first.must_look_up and first.existing is None
+    with pytest.raises(TransientError) as info:
+        store.claim("opp", ORG, OPP, stale_after=60)
+    assert info.value.code == "claim_busy"
+    assert info.value.retry_after is None  # the queue's exponential backoff decides (seconds, not minutes)
+
+
+def test_recorded_id_is_returned_to_later_claims(store: StateStore) -> None:
+    claim = store.claim("opp", ORG, OPP, stale_after=60)
+    store.record("opp", ORG, OPP, claim.token, "5001", project_code="SF-1")
+    again = store.claim("opp", ORG, OPP, stale_after=60)
+    assert again.token is None and again.existing == "5001"
+    item = store.get("opp", ORG, OPP)
+    assert item["project_id"] == "5001" and item["project_code"] == "SF-1"
+    assert "claim_token" not in item and item["id"] == item_key("opp", ORG, OPP)
+
+
+def test_stale_claim_is_taken_over_and_must_look_up(store: StateStore) -> None:
+    store.claim("opp", ORG, OPP, stale_after=60)  # a worker that then crashed
+    store.clock.now += 61  # type: ignore[attr-defined]
+    takeover = store.claim("opp", ORG, OPP, stale_after=60)
+    assert takeover.token and takeover.must_look_up
+
+
+def test_release_lets_the_next_claim_in_and_remembers_uncertainty(store: StateStore) -> None:
+    claim = store.claim("acct", ORG, "001000000000001AAA", stale_after=60)
+    store.release("acct", ORG, "001000000000001AAA", claim.token, uncertain=True)
+    nxt = store.claim("acct", ORG, "001000000000001AAA", stale_after=60)
+    assert nxt.token and nxt.must_look_up
+    store.record("acct", ORG, "001000000000001AAA", nxt.token, "1001")
+    assert "needs_lookup" not in store.get("acct", ORG, "001000000000001AAA")
+
+
+def test_clean_release_needs_no_lookup(store: StateStore) -> None:
+    claim = store.claim("opp", ORG, OPP, stale_after=60)
+    store.release("opp", ORG, OPP, claim.token, uncertain=False)
+    assert store.get("opp", ORG, OPP).get("needs_lookup") is None
+    # the released claim left no token behind, yet the item existed: the next one still looks up
+    # only if the previous attempt was uncertain
+    assert store.claim("opp", ORG, OPP, stale_after=60).must_look_up is False
+
+
+def test_record_fails_when_the_claim_was_taken_over(store: StateStore) -> None:
+    old = store.claim("opp", ORG, OPP, stale_after=60)
+    store.clock.now += 61  # type: ignore[attr-defined]
+    store.claim("opp", ORG, OPP, stale_after=60)
+    with pytest.raises(TransientError) as info:
+        store.record("opp", ORG, OPP, old.token, "5001")
+    assert info.value.code == "claim_lost"
+
+
+def test_keys_carry_the_org(store: StateStore) -> None:
+    sandbox = "00D5w000004zzzzAAA"
+    a = store.claim("opp", ORG, OPP, stale_after=60)
+    b = store.claim("opp", sandbox, OPP, stale_after=60)  # same record id, copied into a sandbox
+    assert a.token and b.token
+
+
+def test_outcome_counts_attempts(store: StateStore) -> None:
+    for status in ("Retrying", "Synced"):
+        store.record_outcome(
+            ORG,
+            OPP,
+            status=status,
+            reason="r",
+            delivery_id="d",
+            source="json",
+            salesforce_calls=2,
+            bigtime_calls=3,
+            error="boom" if status == "Retrying" else None,
+        )
+    item = store.get("opp", ORG, OPP)
+    assert item["attempts"] == 2 and item["last_status"] == "Synced"
+    assert (
+        item["last_error"] == "boom"
+        and item["last_salesforce_calls"] == 2
+        and item["last_bigtime_calls"] == 3
+    )
+    assert "last_success_at" in item
+
+
+def test_unreachable_table_is_transient(aws: None) -> None:
+    store = StateStore("missing", table=boto3.resource("dynamodb").Table("missing"))
+    with pytest.raises(TransientError):
+        store.get("opp", ORG, OPP)
+    with pytest.raises(TransientError):
+        store.claim("opp", ORG, OPP, stale_after=60)
