@@ -73,10 +73,20 @@ validate: $(SAM_VENV)/.installed ## sam validate --lint
 build: $(SAM_VENV)/.installed ## sam build (python builder, no Docker)
 	$(SAM_ENV) $(SAM) build --template template.yaml
 
+.PHONY: typecheck
+typecheck: $(VENV)/.installed ## mypy: --strict on the layer package (it ships py.typed), checked on ops/ and local/
+	$(VENV)/bin/mypy --strict -p sf_bigtime
+	$(VENV)/bin/mypy -p sf_bigtime_ops -p sf_bigtime_local
+
+.PHONY: test-unit
+test-unit: $(VENV)/.installed ## the unit tests only (seconds): no moto server, no fakes over HTTP, no local stack
+	$(VENV)/bin/pytest -n 2 -q tests/unit
+
 .PHONY: test
-test: $(VENV)/.installed $(SAM_VENV)/.installed ## the whole suite: lint, unit, integration, e2e, template, sam validate
+test: $(VENV)/.installed $(SAM_VENV)/.installed ## the whole suite: lint, typecheck, unit, integration, e2e, template, sam validate
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(MAKE) --no-print-directory typecheck
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
 	SAM_CLI=$(abspath $(SAM)) $(VENV)/bin/pytest -n 2 --dist loadgroup
 
