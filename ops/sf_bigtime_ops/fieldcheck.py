@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pydantic import SecretStr
+
 from sf_bigtime.clients.salesforce import (
     OPPORTUNITY_WRITE_FIELDS,
     PROJECT_OBJECT,
@@ -35,7 +37,9 @@ Describe = Callable[[str], dict[str, Any] | None]
 
 # Any well-formed id: the query text is what matters, not the record it would find.
 _EXAMPLE_OPPORTUNITY_ID = "006000000000000AAA"
-_OFFLINE = SalesforceClientCredentials(consumer_key="offline", consumer_secret="offline")  # noqa: S106
+_OFFLINE = SalesforceClientCredentials(
+    consumer_key=SecretStr("offline"), consumer_secret=SecretStr("offline")
+)
 
 
 @dataclass(frozen=True)

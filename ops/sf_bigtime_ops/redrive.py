@@ -181,10 +181,10 @@ def _by_move_task(
         raise MoveTaskUnavailable(str(exc) or "not implemented") from None
     except ClientError as exc:
         error = exc.response.get("Error", {})
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        if status >= 500 or error.get("Code") in _UNAVAILABLE_CODES:
+        http_status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if http_status >= 500 or error.get("Code") in _UNAVAILABLE_CODES:
             # Not the message body: moto's is an HTML page.
-            raise MoveTaskUnavailable(f"{error.get('Code') or 'error'}, HTTP {status}") from None
+            raise MoveTaskUnavailable(f"{error.get('Code') or 'error'}, HTTP {http_status}") from None
         raise RedriveError(
             f"could not start the message move task: {error.get('Code')}: {error.get('Message')}"
         ) from None

@@ -32,7 +32,13 @@ from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.clients.store import StateStore
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.queue.send import enqueue
-from sf_bigtime.secrets import SalesforceCredentials, SecretError, parse_secret
+from sf_bigtime.secrets import (
+    SalesforceClientCredentials,
+    SalesforceCredentials,
+    SalesforceJwtBearer,
+    SecretError,
+    parse_secret,
+)
 from sf_bigtime.settings import ReconcileSettings
 from sf_bigtime.sfid import to_18
 
@@ -252,7 +258,9 @@ class Stack:
                 f"cannot read the Salesforce secret {arn}: {type(exc).__name__}: {exc}"
             ) from None
         try:
-            credentials = parse_secret(arn, value, SalesforceCredentials)
+            credentials: SalesforceClientCredentials | SalesforceJwtBearer = parse_secret(
+                arn, value, SalesforceCredentials
+            )
         except SecretError as exc:
             raise StackError(str(exc)) from None
         return SalesforceClient(credentials, api_version=self.info.salesforce_api_version)

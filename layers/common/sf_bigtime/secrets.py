@@ -6,7 +6,7 @@ name the missing key only.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
@@ -99,13 +99,14 @@ class BigTimeSession(BaseModel):
 BigTimeCredentials = Annotated[BigTimeApiKey | BigTimeSession, Field(discriminator="auth")]
 
 
-def parse_secret[T](name: str, value: object, shape: object) -> T:
+def parse_secret[T](name: str, value: object, shape: type[T] | Any) -> T:
     """Validate a secret's JSON against its model; errors name keys, never values."""
     if not isinstance(value, dict):
         raise SecretError(f"secret {name} must be a JSON object")
     value = {"auth": _default_auth(shape), **value} if _default_auth(shape) else value
     try:
-        return TypeAdapter(shape).validate_python(value)  # type: ignore[no-any-return]
+        validated: T = TypeAdapter(shape).validate_python(value)
+        return validated
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'secret'}: {err['msg']}" for err in exc.errors()

@@ -22,7 +22,7 @@ from sf_bigtime.clients.ratelimit import RateLimiter
 from sf_bigtime.errors import PermanentError, TransientError
 from sf_bigtime.secrets import BigTimeApiKey, BigTimeSession
 
-Record = CaseInsensitiveDict  # a BigTime object, read with any key casing
+Record = CaseInsensitiveDict[Any]  # a BigTime object, read with any key casing
 
 
 def as_record(value: Any) -> Record:

@@ -13,15 +13,18 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import requests
-from simple_salesforce import Salesforce, SalesforceLogin, format_soql
+from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,
     SalesforceError,
     SalesforceExpiredSession,
 )
+from simple_salesforce.format import format_soql
+from simple_salesforce.login import SalesforceLogin
 
 from sf_bigtime.clients.http import HttpSession, check_base_url, describe_failure
 from sf_bigtime.errors import PermanentError, TransientError
@@ -273,7 +276,7 @@ class SalesforceClient:
             if result.get("done", True):
                 return
             next_url = result["nextRecordsUrl"]
-            result = self._call("query_more", lambda sf, u=next_url: sf.query_more(u, identifier_is_url=True))
+            result = self._call("query_more", partial(_query_more, url=next_url))
 
     @property
     def api_usage(self) -> tuple[int, int] | None:
@@ -382,6 +385,11 @@ class OpportunityDeleted(PermanentError):
 class WrongOrg(PermanentError):
     """The event names another org than the one our credentials log in to: nothing may be read or written,
     because a sandbox refreshed from production shares its record ids."""
+
+
+def _query_more(sf: Salesforce, url: str) -> dict[str, Any]:
+    page: dict[str, Any] = sf.query_more(url, identifier_is_url=True)
+    return page
 
 
 def selected_fields(

@@ -57,7 +57,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import boto3
 from boto3.dynamodb.conditions import Attr
@@ -174,7 +174,7 @@ class StateStore:
                 raise TransientError(
                     f"state table write failed: {exc.response['Error'].get('Code')}"
                 ) from None
-            old = _plain(_deserialize(exc.response.get("Item") or {}))
+            old = _plain(_deserialize(cast(dict[str, Any], exc.response.get("Item") or {})))
             if old.get(target):
                 return Claim(token=None, existing=str(old[target]), must_look_up=False, item=old)
             held_for = now - float(old.get("claimed_at", now))
@@ -373,7 +373,7 @@ class StateStore:
 def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
     # The resource API deserialises replies, but not the item inside a ConditionalCheckFailed error.
     deserializer = TypeDeserializer()
-    return {k: deserializer.deserialize(v) if isinstance(v, dict) else v for k, v in item.items()}
+    return {k: deserializer.deserialize(cast(Any, v)) if isinstance(v, dict) else v for k, v in item.items()}
 
 
 def _num(value: float) -> Decimal:

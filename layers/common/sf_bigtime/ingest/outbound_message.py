@@ -142,7 +142,7 @@ class _Invalid(SAXException):
 class _Strict(ErrorHandler):
     """Every problem is fatal (the default handler prints warnings to stderr and carries on)."""
 
-    def warning(self, exception: Exception) -> None:
+    def warning(self, exception: BaseException) -> None:
         raise exception
 
 
