@@ -1,4 +1,6 @@
-"""Invariants of template.yaml that cfn-lint and `sam validate --lint` do not catch (reference aws.md §3.10)."""
+"""Invariants of template.yaml that cfn-lint and `sam validate --lint` do not catch: both passed a template
+with `MaximumConcurrency: 1` (the API's minimum is 2), `BatchSize: 50` on a FIFO event source (at most 10)
+and a queue visibility timeout below the function's timeout (Lambda refuses it at deploy)."""
 
 from __future__ import annotations
 

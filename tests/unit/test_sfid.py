@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 
 from sf_bigtime.sfid import checksum, is_salesforce_id, same_org, to_18
 
-# Pairs from Salesforce documentation and public captures (reference salesforce.md §2.2).
+# Pairs from Salesforce documentation and public captures of Outbound Messages, whose OrganizationId has 18
+# characters and whose URLs end in its 15-character form (events/outbound-message.xml).
 KNOWN = [
     ("0065w000023abcd", "0065w000023abcdAAA"),
     ("00D5w000004abcd", "00D5w000004abcdEAA"),

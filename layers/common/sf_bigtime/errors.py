@@ -1,4 +1,4 @@
-"""The two kinds of failure the worker distinguishes (design decision 5)."""
+"""The two kinds of failure the worker distinguishes (docs/decisions.md#transient-and-permanent-errors)."""
 
 from __future__ import annotations
 

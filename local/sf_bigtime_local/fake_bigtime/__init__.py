@@ -2,7 +2,8 @@
 
 ``FakeBigTime`` is a WSGI app; serve it with ``BackgroundServer(fake).start()`` and point a client at
 ``server.url + "/BigtimeData/api/v2"``. See :mod:`.app` for the wire behaviour, :mod:`.store` for the
-business rules and :mod:`.auth` for credentials; each lists the [Unknown] behaviours it chose.
+business rules and :mod:`.auth` for credentials; each lists the [Unknown] behaviours it chose: those
+BigTime's documentation does not settle (docs/decisions.md#what-we-assume-about-bigtime).
 """
 
 from .app import BASE_PATH, FakeBigTime, RecordedCall

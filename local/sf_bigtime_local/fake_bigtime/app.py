@@ -1,7 +1,8 @@
 """The fake BigTime WSGI app: routing, request/response wire format, faults, throttling, call log and
 the ``/__fake/`` admin surface.
 
-Wire behaviour (see ``/work/shared/reference/bigtime-api.md``):
+Wire behaviour (BigTime's API help, https://iq.bigtime.net/BigtimeData/api/v2/Help/Overview; what it does
+not settle is marked [Unknown], see docs/decisions.md#what-we-assume-about-bigtime):
 
 * Base path ``/BigtimeData/api/v2``; paths and query-parameter names are case-insensitive and a
   trailing slash is ignored (IIS/ASP.NET). Bodies and answers are JSON

@@ -10,7 +10,8 @@ CONTACT_ID_KEYS = ("SystemId", "Id", "id")
 
 @dataclass
 class FakeConfig:
-    """Knobs for behaviour the reference marks [Unknown], so clients can be tested against each variant."""
+    """Knobs for behaviour BigTime's documentation does not settle ([Unknown]), so clients can be tested
+    against each variant (docs/decisions.md#what-we-assume-about-bigtime)."""
 
     session_ttl: float = 7 * 24 * 3600  # the current Session page says 7 days, an older one 24 h
     rate_limit_per_minute: int = 0  # 0 = unlimited; beyond it: 503

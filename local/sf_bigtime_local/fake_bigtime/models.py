@@ -1,12 +1,14 @@
 """Field views of the fake's BigTime entities.
 
-Each entity has an "Update view": the only fields a POST may set (BigTime reference §1). Body keys are
-matched case-insensitively, keys outside the view are silently ignored, and values are coerced the way
-ASP.NET/Json.NET would bind them, or rejected with a 400 that names the field. Read views (Basic and
-Detailed) are rendered here with BigTime's PascalCase names.
+Each entity has an "Update view": the only fields a POST may set (BigTime's API help, e.g.
+https://iq.bigtime.net/BigtimeData/api/v2/help/Project). Body keys are matched case-insensitively, keys
+outside the view are silently ignored, and values are coerced the way ASP.NET/Json.NET would bind them, or
+rejected with a 400 that names the field. Read views (Basic and Detailed) are rendered here with BigTime's
+PascalCase names.
 
 Unset string fields render as ``null`` (a C# string that was never set) and unset lookups as ``null``;
-both are [Unknown] in the reference, and ``null`` is the stricter choice for clients.
+BigTime does not document either ([Unknown], docs/decisions.md#what-we-assume-about-bigtime), and
+``null`` is the stricter choice for clients.
 """
 
 from __future__ import annotations

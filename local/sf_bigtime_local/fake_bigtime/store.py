@@ -5,7 +5,8 @@ Every public method takes a raw request body (so seeding from Python validates e
 returns rendered views or raises :class:`ApiError`. The store is not thread-safe by itself: the
 WSGI app holds one lock around every call.
 
-Rules the reference marks [Unknown], resolved the stricter way:
+Rules BigTime's documentation does not settle ([Unknown], docs/decisions.md#what-we-assume-about-bigtime),
+resolved the stricter way:
 
 * Project create needs ``Nm``, ``ClientId`` (an existing client's SystemId) and a ``ProjectCode``
   (unless ``auto_number_projects``, then ``P-00001``… is assigned when it is absent).

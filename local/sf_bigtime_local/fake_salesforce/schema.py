@@ -379,7 +379,8 @@ def _object(name: str, label: str, plural: str, fields: list[Field], **kw: Any) 
 
 
 def standard_schema() -> Schema:
-    """The standard objects with the fields this project reads and writes (reference §6)."""
+    """The standard objects with the fields this project reads and writes (the org, users, the Opportunity,
+    its Account, contact roles and contacts), typed and sized as in Salesforce's Object Reference."""
     schema = Schema()
     schema.add(
         _object(

@@ -2,7 +2,8 @@
 
 Why hand-written: python-soql-parser 0.2.0 (the only maintained SOQL parser on PyPI) cannot parse child
 subqueries such as ``(SELECT … FROM OpportunityContactRoles)`` and drops the ``:7`` of ``LAST_N_DAYS:7``
-(see shared/reference/tooling-notes.md), and this project's one-call query needs both.
+(tried with 0.2.0; docs/decisions.md#a-local-stack-instead-of-sam-local), and this project's one-call query
+needs both.
 
 Supported subset::
 

@@ -324,8 +324,10 @@ class Triggers:
                 self._schedule_flush(flow, max(wait, 0.01))
 
     def _envelope(self, flow: Flow, batch: list[Notification]) -> str:
-        """SOAP 1.1 notifications message as Salesforce sends it (reference §2.2): values at send time,
-        ``Id`` first then fields alphabetically, nulls omitted."""
+        """SOAP 1.1 notifications message as Salesforce sends it (sample: events/outbound-message.xml):
+        values as they are when sent, not when triggered (Salesforce's Outbound Messaging guide,
+        "Understanding Notifications"); ``Id`` first then fields alphabetically, and null fields omitted, as
+        in public captures of real messages."""
         host = self.instance_host()
         org15 = self.org_id[:15]
         sobject = self.schema.get(flow.object)

@@ -475,7 +475,7 @@ def test_where_order_limit_in_null_and_dates(sf: Salesforce, fake: FakeSalesforc
     assert q("CloseDate >= 2026-01-01 AND Amount != null ORDER BY Name") == ["A", "D"]
     assert q("CreatedDate = LAST_N_DAYS:1 AND IsWon = true ORDER BY Amount NULLS LAST") == ["A", "B"]
     assert q("CreatedDate > TODAY") == []
-    # The reconciliation sweep of reference §7.4.
+    # A reconciliation sweep: won, no BigTime project yet (docs/decisions.md#a-scheduled-reconcile-sweep).
     sweep = "StageName = 'Closed Won' AND BigTime_Project_Id__c = null AND LastModifiedDate = LAST_N_DAYS:7"
     assert sorted(q(sweep)) == ["A", "B"]
 

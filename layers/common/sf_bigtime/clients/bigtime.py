@@ -1,9 +1,10 @@
 """BigTime REST API v2 client (``/BigtimeData/api/v2``): clients, projects, project contacts, picklists.
 
-BigTime's traps, handled here (see the reference doc): field names are case-insensitive and replies are
-read case-insensitively; a detail GET may return one object or a one-item array; 405 means "forbidden";
-there is no idempotency key and no search, so writes are never retried blindly (the caller looks the
-record up by its marker first); throttling shows up as 503 (or 429), sometimes with ``Retry-After``.
+BigTime's traps, handled here (docs/decisions.md#what-we-assume-about-bigtime): field names are
+case-insensitive and replies are read case-insensitively; a detail GET may return one object or a one-item
+array; 405 means "forbidden"; there is no idempotency key and no search, so writes are never retried
+blindly (the caller looks the record up by its marker first); throttling shows up as 503 (or 429),
+sometimes with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -218,8 +219,9 @@ class BigTimeClient:
         return [as_record(f) for f in _as_list(self.request("GET", f"/project/CustomFields/{project_id}"))]
 
     def set_project_custom_fields(self, project_id: int, values: dict[str, str]) -> None:
-        # The body of CustomFieldsByName is [Unknown] in the reference; a list of {Name, Value} is the
-        # shape the wrapper code uses for its twin (staff UDFs).
+        # BigTime does not document the body of CustomFieldsByName; a list of {Name, Value} is what public
+        # client code (bigtime-api-python) sends to its twin for staff, /staff/UDFlistByName
+        # (docs/decisions.md#what-we-assume-about-bigtime).
         body = [{"Name": name, "Value": value} for name, value in values.items()]
         self.request("POST", f"/project/CustomFieldsByName/{project_id}", json=body)
 

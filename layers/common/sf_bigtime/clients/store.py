@@ -39,13 +39,14 @@ shape is a contract: ``sf-bigtime status`` and operators read them, so add attri
 ``acct#<org18>#<account id18>``: ``kind`` ``"acct"``, ``org_id``, ``record_id``, ``client_id``,
 ``client_name``, the claim attributes, ``synced_hash`` (the ``sync`` client fields), timestamps.
 
-Keys carry the org because a sandbox refreshed from production reuses production's record ids.
+Keys carry the org because a sandbox refreshed from production reuses production's record ids
+(docs/decisions.md#state-keyed-by-org-one-org-per-stack).
 Mapping items have no ``expiration``: they never expire.
 
-Exactly-once creation (design decision 4): a worker *claims* the item with a conditional write before
-creating anything in BigTime and records BigTime's id under the same claim at once. A claim older than
-any worker can live is stale and may be taken over; whoever takes over a claim that did not end cleanly
-must look the record up in BigTime by its marker before creating it again.
+Exactly-once creation (docs/decisions.md#exactly-one-project-and-one-client): a worker *claims* the item
+with a conditional write before creating anything in BigTime and records BigTime's id under the same claim
+at once. A claim older than any worker can live is stale and may be taken over; whoever takes over a claim
+that did not end cleanly must look the record up in BigTime by its marker before creating it again.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
 """Ingest: Salesforce's deliveries (Outbound Message, JSON callout, Event Relay) -> one SyncRequest each on the queue.
 
-Runs in the ingest function, which imports no Salesforce, BigTime or DynamoDB code (see docs/decisions.md).
+Runs in the ingest function, which imports no Salesforce, BigTime or DynamoDB code
+(docs/decisions.md#ingest-only-enqueues).
 """

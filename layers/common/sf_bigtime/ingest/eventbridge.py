@@ -1,7 +1,7 @@
 """Salesforce Event Relay events as they reach the ingest function through an EventBridge rule.
 
-Two kinds (reference salesforce.md §3): Change Data Capture ``OpportunityChangeEvent`` and a custom
-Platform Event (``…__e``). The record sits under ``detail.payload``; the org id is in ``source``
+Two kinds (docs/ingest.md#3-event-relay-eventbridge): Change Data Capture ``OpportunityChangeEvent`` and a
+custom Platform Event (``…__e``). The record sits under ``detail.payload``; the org id is in ``source``
 (``aws.partner/salesforce.com/<orgId>/<relayId>``), which EventBridge sets from the partner event source,
 so a sender cannot forge it.
 
@@ -67,7 +67,8 @@ class _Envelope(BaseModel):
 
 
 class ChangeEventHeader(BaseModel):
-    """The fields of ``ChangeEventHeader`` we use (reference §3.1); unknown ones are ignored."""
+    """The fields of ``ChangeEventHeader`` we use (docs/ingest.md#change-data-capture-opportunitychangeevent);
+    unknown ones are ignored."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 

@@ -42,8 +42,9 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def _epoch_millis(value: Any) -> Any:
-    # CDC payloads decoded from Avro carry datetimes as epoch milliseconds (reference §3.1); pydantic
-    # would read a bare number as seconds.
+    # CDC payloads decoded from Avro carry datetimes as epoch milliseconds, others as ISO strings
+    # (docs/ingest.md#change-data-capture-opportunitychangeevent); pydantic would read a bare number as
+    # seconds.
     if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) > 1e11:
         return value / 1000
     return value

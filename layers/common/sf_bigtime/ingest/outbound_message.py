@@ -3,7 +3,7 @@
 Parsed with defusedxml's SAX parser (DTDs, entity declarations and external references refused) and
 *without* namespace processing: elements are matched by local name, so the namespace URIs and
 prefixes Salesforce or a proxy happens to use (``urn:sobject.enterprise.soap.sforce.com`` with or
-without ``/2006/04/01``, an undeclared ``xsi:``) do not matter (reference salesforce.md §2.2).
+without ``/2006/04/01``, an undeclared ``xsi:``) do not matter (docs/ingest.md#what-we-accept).
 Streaming means nothing but the handful of values we need is ever held, and a request with more than
 100 notifications is refused as soon as the 101st starts.
 """
@@ -46,8 +46,8 @@ _ACK = (
 
 
 def ack() -> str:
-    """The acknowledgement Salesforce needs to stop redelivering (reference §2.3): send it only once
-    every notification of the request is on the queue."""
+    """The acknowledgement Salesforce needs to stop redelivering (docs/ingest.md#replies): one ``Ack`` covers
+    every notification of the request, so send it only once all of them are on the queue."""
     return _ACK
 
 

@@ -32,7 +32,8 @@ def dedup_id(delivery_id: str) -> str:
 
 
 class SyncRequest(BaseModel):
-    """Queue message v1: "look at this Opportunity again" — a trigger, never the truth (design decision 2)."""
+    """Queue message v1: "look at this Opportunity again" — a trigger, never the truth
+    (docs/decisions.md#events-are-triggers-not-truth)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
