@@ -7,8 +7,8 @@ which Powertools adds to everything) that emits it and its extra dimensions. Cod
 this module declares and what the functions print as EMF are the same set (tests check all three).
 
 The module also keeps a small per-thread log of outgoing HTTP calls (system, latency, status), filled by
-``sf_bigtime.clients.http.HttpSession`` and drained by the worker after each record into latency and throttling
-metrics: the clients stay free of metrics code.
+``sf_bigtime.clients.http.HttpSession`` and drained after each record (worker) or sweep (reconcile) into
+latency and throttling metrics by ``sf_bigtime.call_metrics``: the clients stay free of metrics code.
 """
 
 from __future__ import annotations
@@ -165,6 +165,11 @@ class Emitter:
     def __init__(self, service: str, metrics: Any = None) -> None:
         self.service = service
         self.metrics = metrics
+
+    def declares(self, name: str) -> bool:
+        """Whether this function emits ``name`` (declared for its service)."""
+        spec = METRICS.get(name)
+        return spec is not None and self.service in spec.services
 
     def emit(self, name: str, value: float = 1, **dimensions: str) -> None:
         spec = check(name, self.service, tuple(dimensions))

@@ -26,6 +26,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from sf_bigtime import observability as obs
+from sf_bigtime.call_metrics import emit_calls
 from sf_bigtime.clients.bigtime import BigTimeClient
 from sf_bigtime.clients.ratelimit import RateLimiter
 from sf_bigtime.clients.salesforce import SalesforceClient
@@ -185,7 +186,7 @@ class Worker:
         try:
             result = self._sync_once(request=request)
         except TransientError as exc:
-            self._count(obs.SYNC_RETRIED)
+            self.emitter.emit(obs.SYNC_RETRIED)
             self.emitter.emit(obs.SYNC_ERRORS, Kind="transient", Code=exc.code)
             self._back_off(record, exc.retry_after)
             if self.logger is not None:
@@ -197,11 +198,11 @@ class Worker:
             self._back_off(record, None)
             raise
         finally:
-            self._emit_calls()
+            emit_calls(self.emitter, self._ctx.salesforce.api_usage if self._ctx is not None else None)
         outcome = Outcome(**result)
         if not self._run.ran:
             # A duplicate delivery: Powertools replayed the first run's outcome; nothing happened again.
-            self._count(obs.SYNC_REPLAYED)
+            self.emitter.emit(obs.SYNC_REPLAYED)
             if self.logger is not None:
                 self.logger.info(
                     "duplicate delivery; first outcome replayed", extra={"status": outcome.status}
@@ -214,38 +215,22 @@ class Worker:
 
     def _count_outcome(self, outcome: Outcome, request: SyncRequest) -> None:
         if outcome.status == "Failed":
-            self._count(obs.SYNC_FAILED)
+            self.emitter.emit(obs.SYNC_FAILED)
             self.emitter.emit(obs.SYNC_ERRORS, Kind="permanent", Code=outcome.error_code or "permanent")
         elif outcome.status == "Skipped":
-            self._count(obs.SYNC_SKIPPED)
+            self.emitter.emit(obs.SYNC_SKIPPED)
         else:
-            self._count(obs.SYNC_SUCCEEDED)
+            self.emitter.emit(obs.SYNC_SUCCEEDED)
         if outcome.created_project:
-            self._count(obs.PROJECTS_CREATED)
+            self.emitter.emit(obs.PROJECTS_CREATED)
         if outcome.created_client:
-            self._count(obs.CLIENTS_CREATED)
+            self.emitter.emit(obs.CLIENTS_CREATED)
         if outcome.updated_project:
-            self._count(obs.PROJECTS_UPDATED)
+            self.emitter.emit(obs.PROJECTS_UPDATED)
         if outcome.updated_client:
-            self._count(obs.CLIENTS_UPDATED)
+            self.emitter.emit(obs.CLIENTS_UPDATED)
         self.emitter.emit(obs.BIGTIME_CALLS, outcome.bigtime_calls)
         self.emitter.emit(obs.SALESFORCE_CALLS, outcome.salesforce_calls)
-
-    def _count(self, name: str) -> None:
-        self.emitter.emit(name)
-
-    def _emit_calls(self) -> None:
-        """Latency of every BigTime/Salesforce call of this record, throttling, and the org's API allowance."""
-        for call in obs.drain_calls():
-            if call.system == "bigtime":
-                self.emitter.emit(obs.BIGTIME_LATENCY, call.elapsed_ms)
-                if call.status in (429, 503):
-                    self.emitter.emit(obs.BIGTIME_THROTTLED)
-            elif call.system == "salesforce":
-                self.emitter.emit(obs.SALESFORCE_LATENCY, call.elapsed_ms)
-        usage = self._ctx.salesforce.api_usage if self._ctx is not None else None
-        if usage is not None:
-            self.emitter.emit(obs.SALESFORCE_API_REMAINING, max(0, usage[1] - usage[0]))
 
     def _back_off(self, record: SQSRecord, retry_after: float | None) -> None:
         if self.sqs is None:
