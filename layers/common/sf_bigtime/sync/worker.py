@@ -2,8 +2,8 @@
 
 Powertools does the heavy lifting: ``SqsFifoPartialProcessor`` (skip only the failed Opportunity's group),
 ``idempotent_function`` on the delivery id (a duplicate delivery replays the stored outcome, which its
-``response_hook`` marks as a replay), and ``Metrics``. Transient failures get an SQS visibility backoff so retries spread out (and honour
-``Retry-After``) instead of hammering a throttled API.
+``response_hook`` marks as a replay), and ``Metrics``. Transient failures get an SQS visibility backoff so
+retries spread out (and honour ``Retry-After``) instead of hammering a throttled API.
 """
 
 from __future__ import annotations
