@@ -9,16 +9,16 @@ from functools import lru_cache, partial
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 
 from sf_bigtime.ingest.handler import IngestDeps, handle
-from sf_bigtime.observability import INGEST, NAMESPACE, Emitter
+from sf_bigtime.observability import INGEST, NAMESPACE, Emitter, function_metrics
 from sf_bigtime.queue.send import SQS_CONFIG, enqueue
 from sf_bigtime.secrets import load_outbound_message_secret, load_signing_secret, load_webhook_secret
 from sf_bigtime.settings import IngestSettings
 
 logger = Logger(service=INGEST)
-metrics = Metrics(namespace=NAMESPACE, service=INGEST)
+metrics = function_metrics(namespace=NAMESPACE, service=INGEST)
 # Declared metrics only (sf_bigtime.observability); ones with dimensions print as their own EMF document.
 emitter = Emitter(INGEST, metrics)
 # Created during init, which Lambda runs at full CPU before the first request.

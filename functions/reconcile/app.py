@@ -6,18 +6,18 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 
 from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.clients.store import StateStore
-from sf_bigtime.observability import NAMESPACE, RECONCILE, Emitter
+from sf_bigtime.observability import NAMESPACE, RECONCILE, Emitter, function_metrics
 from sf_bigtime.queue.send import enqueue
 from sf_bigtime.reconcile.scheduled import Reconciler, run_scheduled
 from sf_bigtime.secrets import load_salesforce_credentials
 from sf_bigtime.settings import reconcile_settings
 
 logger = Logger(service=RECONCILE)
-metrics = Metrics(namespace=NAMESPACE, service=RECONCILE)
+metrics = function_metrics(namespace=NAMESPACE, service=RECONCILE)
 _reconciler: Reconciler | None = None
 
 

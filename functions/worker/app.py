@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 
-from sf_bigtime.observability import NAMESPACE, WORKER
+from sf_bigtime.observability import NAMESPACE, WORKER, function_metrics
 from sf_bigtime.settings import worker_settings
 from sf_bigtime.sync.worker import Worker
 
 logger = Logger(service=WORKER)
-metrics = Metrics(namespace=NAMESPACE, service=WORKER)
+metrics = function_metrics(namespace=NAMESPACE, service=WORKER)
 _worker: Worker | None = None
 
 

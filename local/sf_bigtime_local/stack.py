@@ -379,6 +379,10 @@ class LocalStack:
             "RECONCILE_GRACE_MINUTES": str(self.options.reconcile_grace_minutes),
             "RETRY_BACKOFF_BASE_SECONDS": str(self.options.retry_backoff_base),
             "RETRY_BACKOFF_MAX_SECONDS": str(self.options.retry_backoff_max),
+            # One process runs every function, so their stdout is this terminal (a demo's output), and
+            # Powertools' metric set is shared by all of them and by concurrent pollers, which it is not
+            # written for. Metrics are not published here; each emit goes to the stack's log at debug
+            # level instead (`sf-bigtime -v local up`), see sf_bigtime.observability.Emitter.
             "POWERTOOLS_METRICS_DISABLED": "true",
             **self.options.extra_env,
         }

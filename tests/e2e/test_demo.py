@@ -1,7 +1,9 @@
-"""`make demo` must keep working: run the same command and check its verdict."""
+"""`make demo` must keep working: run the same command and check its verdict, and that what a newcomer
+reads is the demo's story only."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,15 +14,35 @@ from sf_bigtime_local.template import REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
+# How Python prints a warning: "<file>:<line>: UserWarning: <message>" (any *Warning category).
+PYTHON_WARNING = re.compile(r"^\S+:\d+: \w*Warning: ", re.MULTILINE)
 
-def test_demo_succeeds_and_says_what_it_did() -> None:
+
+@pytest.fixture(scope="module")
+def demo() -> subprocess.CompletedProcess[str]:
     cli = Path(sys.executable).with_name("sf-bigtime")
-    result = subprocess.run(
+    return subprocess.run(
         [str(cli), "demo"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=180, check=False
     )
+
+
+def test_demo_succeeds_and_says_what_it_did(demo: subprocess.CompletedProcess[str]) -> None:
+    result = demo
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "DEMO OK" in out
     assert "BigTime_Sync_Status__c     Synced" in out
     assert "contact  Ada Lovelace <ada@acme.example> PRIMARY" in out
     assert "ok: still exactly one project (found 1)" in out
+
+
+def test_demo_prints_no_metric_documents_and_no_python_warnings(
+    demo: subprocess.CompletedProcess[str],
+) -> None:
+    """The functions run inside the demo's process: their EMF output (what Lambda's log would turn into
+    metrics) and library warnings must not land in the demo's output."""
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    for name, stream in (("stdout", demo.stdout), ("stderr", demo.stderr)):
+        assert '"_aws"' not in stream, f"an EMF metric document in the demo's {name}:\n{stream[-3000:]}"
+        warning = PYTHON_WARNING.search(stream)
+        assert warning is None, f"a Python warning in the demo's {name}:\n{stream[warning.start() :][:2000]}"

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from aws_lambda_powertools import Metrics
 
 from sf_bigtime import observability as obs
 from sf_bigtime.clients.http import HttpSession
+from sf_bigtime_local.lambda_runtime import LambdaContext
 
 
 def test_every_declared_metric_names_its_unit_service_and_description() -> None:
@@ -76,6 +80,80 @@ def test_nothing_is_printed_when_metrics_are_disabled(
     )
     obs.Emitter(obs.INGEST).emit(obs.EVENTS_ACCEPTED, Source="json")  # no Metrics at all: a no-op
     assert capsys.readouterr().out == ""
+
+
+# -- the functions' Metrics ----------------------------------------------------------------------------
+@pytest.fixture
+def function_metrics() -> Iterator[Metrics]:
+    from aws_lambda_powertools.metrics.provider.base import reset_cold_start_flag_provider
+
+    reset_cold_start_flag_provider()  # as in a new execution environment
+    m = obs.function_metrics(namespace=obs.NAMESPACE, service=obs.WORKER)
+    m.clear_metrics()  # the sets are shared by every Metrics instance of the process
+    yield m
+    m.clear_metrics()
+
+
+def _invoke(metrics: Metrics, body: Callable[[], None]) -> list[warnings.WarningMessage]:
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def handler(event: dict[str, Any], context: Any) -> None:
+        body()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        handler({}, LambdaContext("sf-bigtime-dev-worker", 60))
+    return caught
+
+
+def test_a_function_publishes_what_it_added_and_the_cold_start(
+    function_metrics: Metrics, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    emitter = obs.Emitter(obs.WORKER, function_metrics)
+    assert _invoke(function_metrics, lambda: emitter.emit(obs.SYNC_SUCCEEDED)) == []
+    cold, aggregate = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert cold["ColdStart"] == [1.0] and cold["function_name"] == "sf-bigtime-dev-worker"
+    assert aggregate[obs.SYNC_SUCCEEDED] == [1.0] and aggregate["service"] == obs.WORKER
+    assert function_metrics.metric_set == {}  # flushed
+
+
+def test_an_invocation_that_added_nothing_publishes_nothing_and_does_not_warn(
+    function_metrics: Metrics, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ingest's metrics all carry dimensions (their own documents); a worker that cannot start adds none.
+    Powertools' own flush would warn "No application metrics to publish" on every such invocation."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    emitter = obs.Emitter(obs.INGEST, function_metrics)
+    _invoke(function_metrics, lambda: None)  # the cold start, out of the way
+    capsys.readouterr()
+    assert _invoke(function_metrics, lambda: emitter.emit(obs.EVENTS_ACCEPTED, Source="json")) == []
+    [single] = capsys.readouterr().out.splitlines()
+    assert json.loads(single)[obs.EVENTS_ACCEPTED] == [1.0]
+    assert _invoke(function_metrics, lambda: None) == []
+    assert capsys.readouterr().out == ""
+
+
+def test_disabled_metrics_collect_and_print_nothing_not_even_the_cold_start(
+    function_metrics: Metrics,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The local stack runs with metrics disabled; its functions' output is the developer's terminal."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    emitter = obs.Emitter(obs.WORKER, function_metrics)
+
+    def busy() -> None:
+        for _ in range(150):  # Powertools prints a document at 100 values of one metric, disabled or not
+            emitter.emit(obs.SALESFORCE_LATENCY, 12.0)
+        emitter.emit(obs.SYNC_ERRORS, Kind="transient", Code="claim_busy")
+
+    with caplog.at_level(logging.DEBUG, logger=obs.__name__):
+        assert _invoke(function_metrics, busy) == []
+    assert capsys.readouterr().out == ""
+    assert function_metrics.metric_set == {}
+    # what would have been published is in the log, for `sf-bigtime -v local up`
+    assert f"metric {obs.WORKER} {obs.SYNC_ERRORS}=1 Kind=transient Code=claim_busy" in caplog.text
 
 
 class _Handler(BaseHTTPRequestHandler):

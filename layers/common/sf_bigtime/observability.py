@@ -7,16 +7,23 @@ which Powertools adds to everything) that emits it and its extra dimensions. Cod
 this module declares and what the functions print as EMF are the same set (tests check all three).
 
 The module also keeps a small per-thread log of outgoing HTTP calls (system, latency, status), filled by
-``sf_bigtime.clients.http.HttpSession`` and drained by the worker after each record into latency and throttling
-metrics: the clients stay free of metrics code.
+``sf_bigtime.clients.http.HttpSession`` and drained after each record (worker) or sweep (reconcile) into
+latency and throttling metrics by ``sf_bigtime.call_metrics``: the clients stay free of metrics code.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
+
+from aws_lambda_powertools import Metrics, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+log = logging.getLogger(__name__)
 
 NAMESPACE = "SfBigtime"
 
@@ -159,24 +166,33 @@ class Emitter:
     into one EMF document per invocation), ones with extra dimensions as their own EMF document
     (``single_metric``), because a Powertools ``Metrics`` object has one dimension set per flush.
 
-    Without a ``Metrics`` object (CLI, tests) nothing is printed, but names are still checked.
+    Without a ``Metrics`` object (CLI, tests) nothing is printed, but names are still checked. With
+    metrics disabled (``POWERTOOLS_METRICS_DISABLED``: the local stack, tests) nothing is printed either;
+    each emit is logged at debug level instead, so ``sf-bigtime -v local up`` shows what the deployed
+    functions would publish.
     """
 
     def __init__(self, service: str, metrics: Any = None) -> None:
         self.service = service
         self.metrics = metrics
 
+    def declares(self, name: str) -> bool:
+        """Whether this function emits ``name`` (declared for its service)."""
+        spec = METRICS.get(name)
+        return spec is not None and self.service in spec.services
+
     def emit(self, name: str, value: float = 1, **dimensions: str) -> None:
         spec = check(name, self.service, tuple(dimensions))
         if self.metrics is None:
             return
+        disabled = is_metrics_disabled()
+        if disabled:
+            extra = "".join(f" {k}={v}" for k, v in dimensions.items())
+            log.debug("metric %s %s=%g%s", self.service, name, value, extra)
         if not dimensions:
             self.metrics.add_metric(name=name, unit=spec.unit, value=value)
             return
-        from aws_lambda_powertools.metrics import single_metric
-        from aws_lambda_powertools.metrics.functions import is_metrics_disabled
-
-        if is_metrics_disabled():
+        if disabled:
             return
         with single_metric(
             name=name,
@@ -186,6 +202,45 @@ class Emitter:
             default_dimensions={"service": self.service, **dimensions},
         ):
             pass
+
+
+class _FunctionEMFProvider(AmazonCloudWatchEMFProvider):
+    """Powertools' EMF provider without what it does wrong for these functions (aws-lambda-powertools 3.37):
+
+    - The end-of-invocation flush warns "No application metrics to publish" whenever an invocation added
+      no aggregated metric. Here that is normal: ingest's metrics all carry dimensions (each is its own
+      document, see :class:`Emitter`), and a worker that cannot start adds none. Nothing added, no flush.
+    - With metrics disabled it still collects, never clears (the set grows as long as the process lives,
+      shared by every ``Metrics`` of the process), prints a document anyway once a metric holds 100
+      values, and prints the cold-start metric. Disabled here means nothing is collected or printed.
+    """
+
+    def add_metric(self, name: str, unit: Any, value: float, resolution: Any = 60) -> None:
+        if not is_metrics_disabled():
+            super().add_metric(name=name, unit=unit, value=value, resolution=resolution)
+
+    def add_cold_start_metric(self, context: Any) -> None:
+        if not is_metrics_disabled():
+            super().add_cold_start_metric(context=context)
+
+    def flush_metrics(self, raise_on_empty_metrics: bool = False) -> None:
+        if self.metric_set or raise_on_empty_metrics:
+            super().flush_metrics(raise_on_empty_metrics=raise_on_empty_metrics)
+
+
+def function_metrics(namespace: str, service: str) -> Metrics:
+    """The Powertools ``Metrics`` of one function (``@metrics.log_metrics`` on its handler), publishing
+    through :class:`_FunctionEMFProvider` with the metric, dimension and metadata sets ``Metrics`` shares."""
+    metrics = Metrics(namespace=namespace, service=service)
+    metrics.provider = _FunctionEMFProvider(
+        namespace=namespace,
+        service=service,
+        metric_set=metrics.metric_set,
+        dimension_set=metrics.dimension_set,
+        metadata_set=metrics.metadata_set,
+        default_dimensions=metrics.default_dimensions,
+    )
+    return metrics
 
 
 def check(name: str, service: str, dimensions: tuple[str, ...]) -> Metric:

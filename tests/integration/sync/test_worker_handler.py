@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import io
 import json
+import random
+import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from sf_bigtime import observability as obs
 from sf_bigtime.mapping.model import MappingError, MappingSource
@@ -141,6 +145,68 @@ def test_duplicate_delivery_id_replays_the_first_outcome(world: World, queue: Qu
     item = world.contexts[-1].store.get("opp", ORG, opp)
     assert item["attempts"] == 1  # the replay was no sync
     assert metric(worker, obs.PROJECTS_CREATED) == 1 and metric(worker, obs.SYNC_REPLAYED) == 1
+
+
+class CountingMetrics:
+    """Counts what the Emitter adds, safely across threads (Powertools' metric set is not thread-safe)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+
+    def add_metric(self, name: str, unit: str, value: float) -> None:
+        with self.lock:
+            self.counts[name] += 1
+
+
+def test_one_worker_on_several_threads_counts_each_replay_once_and_only_replays(
+    world: World, serialized_aws: None
+) -> None:
+    """The local stack's pollers call one Worker from several threads: replays of completed deliveries run
+    side by side with first deliveries, and each record is counted by what happened to it, not by what
+    another thread's record did."""
+    metrics = CountingMetrics()
+    worker = world.worker(metrics=metrics)
+    worker.idempotency.register_lambda_context(CONTEXT)
+    done = [world.request(world.won_opportunity(), f"evt-done-{i}") for i in range(6)]
+    first = {r.delivery_id: worker.handle_record(SQSRecord(sqs_record(r))) for r in done}
+    assert metrics.counts[obs.SYNC_SUCCEEDED] == 6 and metrics.counts[obs.SYNC_REPLAYED] == 0
+    fresh = [world.request(world.won_opportunity(), f"evt-new-{i}") for i in range(6)]
+    records = [*done, *fresh]
+    random.Random(7).shuffle(records)
+    results: dict[str, dict[str, Any]] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+    lock = threading.Lock()
+
+    def run() -> None:
+        start.wait(timeout=30)
+        while True:
+            with lock:
+                if not records:
+                    return
+                request = records.pop()
+            try:
+                result = worker.handle_record(SQSRecord(sqs_record(request)))
+            except BaseException as exc:
+                errors.append(exc)
+                return
+            with lock:
+                results[request.delivery_id] = result
+
+    threads = [threading.Thread(target=run, name=f"poller-{i}") for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert not any(t.is_alive() for t in threads)
+    assert len(results) == 12
+    assert all(results[d] == outcome for d, outcome in first.items())  # the stored outcomes, replayed
+    assert all(results[r.delivery_id]["created_project"] for r in fresh)  # these ran
+    assert metrics.counts[obs.SYNC_REPLAYED] == 6
+    assert metrics.counts[obs.SYNC_SUCCEEDED] == 12 and metrics.counts[obs.PROJECTS_CREATED] == 12
+    assert len(world.bt.projects) == 12
 
 
 def test_transient_failure_is_an_item_failure_with_backoff_honouring_retry_after(

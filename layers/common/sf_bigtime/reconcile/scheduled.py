@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sf_bigtime import observability as obs
+from sf_bigtime.call_metrics import emit_calls
 from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.clients.store import StateStore
 from sf_bigtime.queue.message import SyncRequest
@@ -68,7 +69,7 @@ def run_scheduled(reconciler: Reconciler, emitter: obs.Emitter, log: Any = None)
     try:
         report = reconciler.run()
     finally:
-        _emit_calls(reconciler, emitter)
+        emit_calls(emitter, reconciler.salesforce.api_usage)
     emitter.emit(obs.RECONCILE_MISSED, report.enqueued)
     emitter.emit(obs.RECONCILE_DEFERRED, report.deferred)
     if log is not None:
@@ -93,12 +94,3 @@ def run_scheduled(reconciler: Reconciler, emitter: obs.Emitter, log: Any = None)
     if log is not None:
         log.info("reconcile done", extra=summary)
     return summary
-
-
-def _emit_calls(reconciler: Reconciler, emitter: obs.Emitter) -> None:
-    for call in obs.drain_calls():
-        if call.system == "salesforce":
-            emitter.emit(obs.SALESFORCE_LATENCY, call.elapsed_ms)
-    usage = reconciler.salesforce.api_usage
-    if usage is not None:
-        emitter.emit(obs.SALESFORCE_API_REMAINING, max(0, usage[1] - usage[0]))

@@ -1,15 +1,14 @@
 """The worker's batch glue: SQS FIFO batch -> one idempotent sync per record -> partial batch response.
 
 Powertools does the heavy lifting: ``SqsFifoPartialProcessor`` (skip only the failed Opportunity's group),
-``idempotent_function`` on the delivery id (a duplicate delivery replays the stored outcome), and
-``Metrics``. Transient failures get an SQS visibility backoff so retries spread out (and honour
-``Retry-After``) instead of hammering a throttled API.
+``idempotent_function`` on the delivery id (a duplicate delivery replays the stored outcome, which its
+``response_hook`` marks as a replay), and ``Metrics``. Transient failures get an SQS visibility backoff so
+retries spread out (and honour ``Retry-After``) instead of hammering a throttled API.
 """
 
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,8 +23,10 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from sf_bigtime import observability as obs
+from sf_bigtime.call_metrics import emit_calls
 from sf_bigtime.clients.bigtime import BigTimeClient
 from sf_bigtime.clients.ratelimit import RateLimiter
 from sf_bigtime.clients.salesforce import SalesforceClient
@@ -38,6 +39,19 @@ from sf_bigtime.settings import SettingsError, WorkerSettings
 from sf_bigtime.sync.run import Outcome, SyncContext, sync_opportunity
 
 MAX_VISIBILITY_SECONDS = 12 * 3600
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """A duplicate delivery's result: the first run's outcome, read back by Powertools; nothing ran."""
+
+    outcome: dict[str, Any]
+
+
+def replayed(response: dict[str, Any], _record: DataRecord) -> Replayed:
+    """Powertools' ``response_hook``: called only when it returns a stored outcome instead of running the
+    sync. The marker travels in the return value, so it is right whichever thread handles the record."""
+    return Replayed(response)
 
 
 def mapping_source(settings: WorkerSettings) -> MappingSource:
@@ -91,7 +105,6 @@ class Worker:
 
     def __post_init__(self) -> None:
         self._ctx: SyncContext | None = None
-        self._run = threading.local()  # did this record's sync run, or was its outcome replayed?
         self.mappings = self.mappings or mapping_source(self.settings)
         self._load_mapping()  # cold start: a broken mapping stops the worker here, with its reasons
         self.emitter = obs.Emitter(obs.WORKER, self.metrics)
@@ -99,6 +112,7 @@ class Worker:
             event_key_jmespath="[org_id, opportunity_id, delivery_id]",
             raise_on_no_idempotency_key=True,
             expires_after_seconds=self.settings.idempotency_ttl_seconds,
+            response_hook=replayed,
         )
         persistence = DynamoDBPersistenceLayer(table_name=self.settings.table_name)
         self._sync_once = idempotent_function(
@@ -148,7 +162,6 @@ class Worker:
             raise
 
     def _sync(self, request: SyncRequest) -> dict[str, Any]:
-        self._run.ran = True
         outcome = sync_opportunity(request, self.ctx)
         if outcome.wrote_back:
             # Measured here, inside the idempotent function, so a replayed duplicate does not count.
@@ -181,11 +194,10 @@ class Worker:
             self.logger.thread_safe_append_keys(
                 opportunity_id=request.opportunity_id, delivery_id=request.delivery_id, source=request.source
             )
-        self._run.ran = False
         try:
             result = self._sync_once(request=request)
         except TransientError as exc:
-            self._count(obs.SYNC_RETRIED)
+            self.emitter.emit(obs.SYNC_RETRIED)
             self.emitter.emit(obs.SYNC_ERRORS, Kind="transient", Code=exc.code)
             self._back_off(record, exc.retry_after)
             if self.logger is not None:
@@ -197,16 +209,17 @@ class Worker:
             self._back_off(record, None)
             raise
         finally:
-            self._emit_calls()
-        outcome = Outcome(**result)
-        if not self._run.ran:
+            emit_calls(self.emitter, self._ctx.salesforce.api_usage if self._ctx is not None else None)
+        if isinstance(result, Replayed):
             # A duplicate delivery: Powertools replayed the first run's outcome; nothing happened again.
-            self._count(obs.SYNC_REPLAYED)
+            outcome = Outcome(**result.outcome)
+            self.emitter.emit(obs.SYNC_REPLAYED)
             if self.logger is not None:
                 self.logger.info(
                     "duplicate delivery; first outcome replayed", extra={"status": outcome.status}
                 )
-            return result
+            return result.outcome
+        outcome = Outcome(**result)
         self._count_outcome(outcome, request)
         if self.logger is not None:
             self.logger.info("synced", extra={"status": outcome.status, "outcome_message": outcome.message})
@@ -214,38 +227,22 @@ class Worker:
 
     def _count_outcome(self, outcome: Outcome, request: SyncRequest) -> None:
         if outcome.status == "Failed":
-            self._count(obs.SYNC_FAILED)
+            self.emitter.emit(obs.SYNC_FAILED)
             self.emitter.emit(obs.SYNC_ERRORS, Kind="permanent", Code=outcome.error_code or "permanent")
         elif outcome.status == "Skipped":
-            self._count(obs.SYNC_SKIPPED)
+            self.emitter.emit(obs.SYNC_SKIPPED)
         else:
-            self._count(obs.SYNC_SUCCEEDED)
+            self.emitter.emit(obs.SYNC_SUCCEEDED)
         if outcome.created_project:
-            self._count(obs.PROJECTS_CREATED)
+            self.emitter.emit(obs.PROJECTS_CREATED)
         if outcome.created_client:
-            self._count(obs.CLIENTS_CREATED)
+            self.emitter.emit(obs.CLIENTS_CREATED)
         if outcome.updated_project:
-            self._count(obs.PROJECTS_UPDATED)
+            self.emitter.emit(obs.PROJECTS_UPDATED)
         if outcome.updated_client:
-            self._count(obs.CLIENTS_UPDATED)
+            self.emitter.emit(obs.CLIENTS_UPDATED)
         self.emitter.emit(obs.BIGTIME_CALLS, outcome.bigtime_calls)
         self.emitter.emit(obs.SALESFORCE_CALLS, outcome.salesforce_calls)
-
-    def _count(self, name: str) -> None:
-        self.emitter.emit(name)
-
-    def _emit_calls(self) -> None:
-        """Latency of every BigTime/Salesforce call of this record, throttling, and the org's API allowance."""
-        for call in obs.drain_calls():
-            if call.system == "bigtime":
-                self.emitter.emit(obs.BIGTIME_LATENCY, call.elapsed_ms)
-                if call.status in (429, 503):
-                    self.emitter.emit(obs.BIGTIME_THROTTLED)
-            elif call.system == "salesforce":
-                self.emitter.emit(obs.SALESFORCE_LATENCY, call.elapsed_ms)
-        usage = self._ctx.salesforce.api_usage if self._ctx is not None else None
-        if usage is not None:
-            self.emitter.emit(obs.SALESFORCE_API_REMAINING, max(0, usage[1] - usage[0]))
 
     def _back_off(self, record: SQSRecord, retry_after: float | None) -> None:
         if self.sqs is None:

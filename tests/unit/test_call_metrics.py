@@ -1,0 +1,52 @@
+"""One place turns the per-thread log of outgoing calls into metrics, for the worker and for reconcile."""
+
+from __future__ import annotations
+
+from sf_bigtime import observability as obs
+from sf_bigtime.call_metrics import emit_calls
+
+
+class RecordingMetrics:
+    def __init__(self) -> None:
+        self.added: list[tuple[str, float]] = []
+
+    def add_metric(self, name: str, unit: str, value: float) -> None:
+        self.added.append((name, value))
+
+
+def _log_calls() -> None:
+    obs.drain_calls()
+    obs.record_call("bigtime", 120.0, 200)
+    obs.record_call("bigtime", 80.0, 429)
+    obs.record_call("bigtime", 30000.0, 0)  # no reply: latency counted, not throttling
+    obs.record_call("salesforce", 45.0, 200)
+
+
+def test_the_worker_gets_latency_throttling_and_the_remaining_allowance() -> None:
+    metrics = RecordingMetrics()
+    _log_calls()
+    emit_calls(obs.Emitter(obs.WORKER, metrics), (14_000, 15_000))
+    assert metrics.added == [
+        (obs.BIGTIME_LATENCY, 120.0),
+        (obs.BIGTIME_LATENCY, 80.0),
+        (obs.BIGTIME_THROTTLED, 1),
+        (obs.BIGTIME_LATENCY, 30000.0),
+        (obs.SALESFORCE_LATENCY, 45.0),
+        (obs.SALESFORCE_API_REMAINING, 1000),
+    ]
+    assert obs.drain_calls() == []  # drained
+
+
+def test_reconcile_gets_only_the_salesforce_metrics_it_declares() -> None:
+    metrics = RecordingMetrics()
+    _log_calls()
+    emit_calls(obs.Emitter(obs.RECONCILE, metrics), None)  # no reply reported the allowance
+    assert metrics.added == [(obs.SALESFORCE_LATENCY, 45.0)]
+    assert obs.drain_calls() == []
+
+
+def test_an_overdrawn_allowance_reads_zero_not_negative() -> None:
+    metrics = RecordingMetrics()
+    obs.drain_calls()
+    emit_calls(obs.Emitter(obs.WORKER, metrics), (15_020, 15_000))
+    assert metrics.added == [(obs.SALESFORCE_API_REMAINING, 0)]
