@@ -1,12 +1,12 @@
-"""Create a BigTime record exactly once (design decision 4), the one algorithm behind both the client of
+"""Create a BigTime object exactly once (design decision 4), the one algorithm behind both the client of
 an Account and the project of an Opportunity:
 
-1. claim the Salesforce record's item in the state table (another worker holding it: TransientError
+1. claim the Account's or Opportunity's item in the state table (another worker holding it: TransientError
    ``claim_busy``, retried later);
 2. an id is recorded already: use it;
 3. look for one to adopt (a person's, or one an earlier attempt of ours may have created without
    recording it: ``must_look_up``);
-4. none: create it; if BigTime rejects the create, the record holding our code (made by an unrecorded
+4. none: create it; if BigTime rejects the create, the object holding our code (made by an unrecorded
    earlier attempt) is adopted, and otherwise the rejection stands;
 5. record BigTime's id under the claim at once. On any failure the claim is given back, flagged
    *uncertain* if BigTime may have applied a write, so that the next attempt looks before creating.
@@ -20,8 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sf_bigtime.clients.bigtime import BigTimeCallError, record_id
+from sf_bigtime.clients.bigtime import BigTimeCallError
 from sf_bigtime.clients.bigtime import Record as BigTimeObject
+from sf_bigtime.clients.bigtime import record_id as bigtime_id
 from sf_bigtime.clients.store import Claim, Kind
 from sf_bigtime.errors import PermanentError, SyncError
 from sf_bigtime.sync.context import SyncRun
@@ -29,7 +30,7 @@ from sf_bigtime.sync.context import SyncRun
 
 @dataclass(frozen=True)
 class Made:
-    """The BigTime record a claim ended with, just before its id is recorded."""
+    """The BigTime object a claim ended with (created or adopted), just before its id is recorded."""
 
     id: int
     found: BigTimeObject  # as BigTime returned it (created) or listed it (adopted)
@@ -39,7 +40,7 @@ class Made:
 
 class CreationSteps[T](Protocol):
     kind: Kind  # the state table item: "acct" (client) or "opp" (project)
-    record_id: str  # the Salesforce id of the Account or Opportunity
+    salesforce_id: str  # of the Account or Opportunity whose item holds the claim
     what: str  # "client" | "project", for messages
 
     def known(self, claim: Claim) -> T:
@@ -47,7 +48,7 @@ class CreationSteps[T](Protocol):
         ...
 
     def find(self, must_look_up: bool) -> BigTimeObject | None:
-        """A record to adopt instead of creating one (``must_look_up``: an earlier attempt may have made it)."""
+        """An object to adopt instead of creating one (``must_look_up``: an earlier attempt may have made it)."""
         ...
 
     def body(self) -> dict[str, Any]:
@@ -57,7 +58,7 @@ class CreationSteps[T](Protocol):
     def create(self, body: dict[str, Any]) -> BigTimeObject: ...
 
     def find_by_code(self) -> BigTimeObject | None:
-        """After a rejected create: the record holding our code, if there is a code and one holds it."""
+        """After a rejected create: the object holding our code, if there is a code and one holds it."""
         ...
 
     def attributes(self, made: Made) -> dict[str, Any]:
@@ -69,7 +70,7 @@ class CreationSteps[T](Protocol):
 
 def create_once[T](run: SyncRun, steps: CreationSteps[T]) -> T:
     """Steps 1-5 above for one client or project; raises TransientError (retry) or PermanentError."""
-    claim = run.store.claim(steps.kind, run.org, steps.record_id, stale_after=run.ctx.claim_stale_after)
+    claim = run.store.claim(steps.kind, run.org, steps.salesforce_id, stale_after=run.ctx.claim_stale_after)
     if claim.existing:
         return steps.known(claim)
     token = claim.token
@@ -82,24 +83,26 @@ def create_once[T](run: SyncRun, steps: CreationSteps[T]) -> T:
             try:
                 found, created = steps.create(body), True
             except PermanentError:
-                # A rejected create may mean our code is already taken — by the very record an unrecorded
+                # A rejected create may mean our code is already taken — by the very object an unrecorded
                 # earlier attempt made. Adopt it if so; otherwise the rejection stands.
                 found = steps.find_by_code()
                 if found is None:
                     raise
         made = Made(require_id(found, steps.what), found, created, token)
-        run.store.record(steps.kind, run.org, steps.record_id, token, str(made.id), **steps.attributes(made))
+        run.store.record(
+            steps.kind, run.org, steps.salesforce_id, token, str(made.id), **steps.attributes(made)
+        )
     except SyncError as exc:
         # Give the claim back; flagged if BigTime may have acted (a write whose answer was lost, or an
         # earlier attempt's doubt not yet cleared), so the next attempt looks before it creates.
         may_exist = (isinstance(exc, BigTimeCallError) and exc.maybe_applied) or claim.must_look_up
-        run.store.release(steps.kind, run.org, steps.record_id, token, uncertain=may_exist)
+        run.store.release(steps.kind, run.org, steps.salesforce_id, token, uncertain=may_exist)
         raise
     return steps.result(made)
 
 
 def require_id(found: BigTimeObject, what: str) -> int:
-    value = record_id(found)
+    value = bigtime_id(found)
     if value is None:
         raise BigTimeCallError(f"BigTime's {what} reply carried no SystemId", maybe_applied=True)
     return value

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sf_bigtime.clients.bigtime import Record as BigTimeObject
-from sf_bigtime.clients.bigtime import record_id
+from sf_bigtime.clients.bigtime import record_id as bigtime_id
 from sf_bigtime.clients.store import Claim, Kind
 from sf_bigtime.errors import PermanentError
 from sf_bigtime.mapping.transform import client_payload, code, differences, normalize_name, update_body
@@ -59,7 +59,7 @@ class _NewClient:
     what = "client"
 
     def __init__(self, run: SyncRun, account_id: str, name: str) -> None:
-        self.run, self.record_id, self.name = run, account_id, name
+        self.run, self.salesforce_id, self.name = run, account_id, name
         self.section = run.mapping.client
         self.code = code(self.section.code, run.opp, run.today)
 
@@ -93,7 +93,7 @@ class _NewClient:
         return {"client_name": self.name, "synced_hash": synced.fingerprint()}
 
     def result(self, made: Made) -> ClientRef:
-        item = self.run.store.get("acct", self.run.org, self.record_id) or {}
+        item = self.run.store.get("acct", self.run.org, self.salesforce_id) or {}
         return ClientRef(made.id, self.name, made.created, item)
 
 
@@ -105,7 +105,7 @@ def _by_name(clients: list[BigTimeObject], name: str) -> BigTimeObject | None:
     """Exact normalized name: finds an existing client and, after a crash, the one we created."""
     matches = [c for c in clients if normalize_name(c.get("Nm")) == normalize_name(name)]
     if len(matches) > 1:
-        ids = ", ".join(f"{c.get('Nm')} (id {record_id(c)})" for c in matches)
+        ids = ", ".join(f"{c.get('Nm')} (id {bigtime_id(c)})" for c in matches)
         raise PermanentError(
             f"Several BigTime clients are named like the Account {name!r}: {ids}. "
             "Merge or rename them in BigTime (or set client.match/code in the mapping), "

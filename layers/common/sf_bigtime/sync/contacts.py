@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sf_bigtime.clients.bigtime import Record as BigTimeObject
-from sf_bigtime.clients.bigtime import record_id
+from sf_bigtime.clients.bigtime import record_id as bigtime_id
 from sf_bigtime.errors import SyncError
 from sf_bigtime.mapping.transform import (
     ContactPlan,
@@ -57,7 +57,7 @@ def sync_contacts(run: SyncRun, project: ProjectRef) -> tuple[int, int, list[str
                     added += 1
                 elif plan.sync:
                     changes = differences(current, nest(run.resolve(plan.sync)))
-                    contact_id = record_id(current, "SystemId", "Id", "id")
+                    contact_id = bigtime_id(current, "SystemId", "Id", "id")
                     if changes and contact_id is not None:
                         run.bigtime.update_project_contact(
                             contact_id, {**update_body(current, changes), "ProjectSid": project.id}

@@ -36,7 +36,7 @@ def after(event: LifecycleEvent) -> str:
 
 
 def apply_lifecycle(run: SyncRun, event: LifecycleEvent) -> Outcome:
-    """Apply the mapping's action for a lifecycle event to the existing project (no new records)."""
+    """Apply the mapping's action for a lifecycle event to the existing project (nothing is created)."""
     action = getattr(run.mapping.lifecycle, event)
     project_id = int(run.state["project_id"])
     label = _LABELS[event]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sf_bigtime.clients.bigtime import Record as BigTimeObject
-from sf_bigtime.clients.bigtime import record_id
+from sf_bigtime.clients.bigtime import record_id as bigtime_id
 from sf_bigtime.clients.store import Claim, Kind
 from sf_bigtime.errors import PermanentError
 from sf_bigtime.mapping.transform import (
@@ -53,7 +53,7 @@ class _NewProject:
     what = "project"
 
     def __init__(self, run: SyncRun, client_id: int) -> None:
-        self.run, self.record_id, self.client_id = run, run.opp.id, client_id
+        self.run, self.salesforce_id, self.client_id = run, run.opp.id, client_id
         self.code = code(run.mapping.project.code, run.opp, run.today)
         self.payload = project_payload(run.opp, run.mapping, run.today, sync_only=False)
 
@@ -126,7 +126,7 @@ def _find_marked(run: SyncRun, project_code: str | None, client_id: int, name: s
     candidates = [
         p
         for p in projects
-        if record_id(p, "ClientId") == client_id and normalize_name(p.get("Nm")) == normalize_name(name)
+        if bigtime_id(p, "ClientId") == client_id and normalize_name(p.get("Nm")) == normalize_name(name)
     ]
     blank: list[BigTimeObject] = []
     for project in candidates:
@@ -143,7 +143,7 @@ def _find_marked(run: SyncRun, project_code: str | None, client_id: int, name: s
         if not value:
             blank.append(project)
     if len(blank) > 1:
-        ids = ", ".join(f"{p.get('Nm')} (id {record_id(p)})" for p in blank)
+        ids = ", ".join(f"{p.get('Nm')} (id {bigtime_id(p)})" for p in blank)
         raise PermanentError(
             f"An earlier attempt may have created this project, and several BigTime projects could be it: "
             f"{ids}. Put the Opportunity id into the {field_name!r} custom field of the right one in "
