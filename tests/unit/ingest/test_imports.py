@@ -48,8 +48,7 @@ FORBIDDEN_PREFIXES = (
     "sf_bigtime.clients.bigtime",
     "sf_bigtime.clients.salesforce",
     "sf_bigtime.clients.store",
-    "sf_bigtime.sync.run",
-    "sf_bigtime.sync.worker",
+    "sf_bigtime.sync",  # run, worker and every step of a sync
     "sf_bigtime.mapping.model",
     "sf_bigtime.clients.http",
     "sf_bigtime.clients.ratelimit",
