@@ -131,6 +131,16 @@ def test_an_opportunity_that_is_gone_is_skipped(mem: Memory) -> None:
     assert mem.bt.calls == 0 and not mem.sf.write_backs
 
 
+def test_a_synced_opportunity_that_is_gone_leaves_its_project(mem: Memory) -> None:
+    opp = mem.won_opportunity()
+    first = mem.sync(opp)
+    del mem.sf.opportunities[opp]  # emptied from the recycle bin, or no longer visible to us
+    outcome = mem.sync(opp)
+    assert outcome.status == "Skipped" and outcome.project_id == first.project_id
+    assert "(or the integration user cannot see it); its BigTime project is left as is" in outcome.message
+    assert outcome.bigtime_calls == 0 and mem.item(opp)["lifecycle"] == "active"
+
+
 def test_a_synced_field_that_changed_in_salesforce_is_updated_once(mem: Memory) -> None:
     mapping = {"project": {"fields": {"Notes": {"field": "Description", "update": "sync"}}}}
     opp = mem.won_opportunity(Description="Phase 1")

@@ -77,15 +77,18 @@ def _sync(request: SyncRequest, ctx: SyncContext) -> Outcome:
     state = ctx.store.get("opp", org, opp_id) or {}
     mapped = bool(state.get("project_id"))
 
-    if opp is None or opp.deleted:
-        if opp is not None and mapped and state.get("lifecycle") != "deleted":
-            return apply_lifecycle(SyncRun.start(ctx, org, opp, state), "deleted")
-        where = "was deleted in Salesforce" if opp is not None else "no longer exists in Salesforce"
-        if opp is None and mapped:
+    if opp is None:
+        where = "no longer exists in Salesforce"
+        if mapped:
             where += " (or the integration user cannot see it); its BigTime project is left as is"
         return Outcome(status="Skipped", message=f"The Opportunity {where}.", project_id=_project_id(state))
-
     run = SyncRun.start(ctx, org, opp, state)
+    if opp.deleted:
+        if mapped and state.get("lifecycle") != "deleted":
+            return apply_lifecycle(run, "deleted")
+        message = "The Opportunity was deleted in Salesforce."
+        return Outcome(status="Skipped", message=message, project_id=_project_id(state))
+
     not_triggered = trigger_check(opp, ctx.mapping.trigger)
     event = lifecycle_event(run) if mapped else None
     if not_triggered:
