@@ -6,12 +6,18 @@ import pytest
 from sf_bigtime.clients.store import StateStore, item_key
 from sf_bigtime.errors import TransientError
 from tests.clock import Clock
+from tests.unit.sync.memory import MemoryStore
 
 ORG, OPP = "00D5w000004abcdEAA", "0065w000023abcdAAA"
 
 
-@pytest.fixture
-def store(aws: None) -> StateStore:
+@pytest.fixture(params=["dynamodb", "memory"])
+def store(request: pytest.FixtureRequest) -> StateStore:
+    """The DynamoDB store on moto, and the in-memory one the sync's unit tests use: every test here runs
+    on both, so the fake keeps the real one's conditions."""
+    if request.param == "memory":
+        return MemoryStore(Clock(1_000_000.0))  # type: ignore[return-value]
+    request.getfixturevalue("aws")
     boto3.client("dynamodb").create_table(
         TableName="state",
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
@@ -102,6 +108,53 @@ def test_outcome_counts_attempts(store: StateStore) -> None:
         and item["last_bigtime_calls"] == 3
     )
     assert "last_success_at" in item
+
+
+def test_a_lease_is_one_holders_until_it_goes_stale(store: StateStore) -> None:
+    first = store.lease("opp", ORG, OPP, stale_after=60)
+    with pytest.raises(TransientError) as busy:
+        store.lease("opp", ORG, OPP, stale_after=60)
+    assert busy.value.code == "contacts_busy" and busy.value.retry_after == 5
+    store.clock.now += 61  # type: ignore[attr-defined]
+    second = store.lease("opp", ORG, OPP, stale_after=60)
+    assert second != first
+    store.end_lease("opp", ORG, OPP, first, contacts_hash="old")  # the stale holder: ignored
+    assert store.get("opp", ORG, OPP)["contacts_lease"] == second
+    assert "contacts_hash" not in store.get("opp", ORG, OPP)
+    store.end_lease("opp", ORG, OPP, second, contacts_hash="new", contact_warnings=["w"])
+    item = store.get("opp", ORG, OPP)
+    assert item["contacts_hash"] == "new" and item["contact_warnings"] == ["w"]
+    assert "contacts_lease" not in item and "contacts_lease_at" not in item
+    assert store.lease("opp", ORG, OPP, stale_after=60)  # free again
+
+
+def test_the_recorder_of_a_project_holds_its_contacts_lease(store: StateStore) -> None:
+    claim = store.claim("opp", ORG, OPP, stale_after=60)
+    store.record("opp", ORG, OPP, claim.token, "5001", **store.lease_attrs(claim.token))
+    with pytest.raises(TransientError) as busy:
+        store.lease("opp", ORG, OPP, stale_after=60)
+    assert busy.value.code == "contacts_busy"
+    store.end_lease("opp", ORG, OPP, claim.token)
+    assert store.lease("opp", ORG, OPP, stale_after=60)
+
+
+def test_release_after_a_takeover_leaves_the_new_claim_alone(store: StateStore) -> None:
+    old = store.claim("opp", ORG, OPP, stale_after=60)
+    store.clock.now += 61  # type: ignore[attr-defined]
+    new = store.claim("opp", ORG, OPP, stale_after=60)
+    store.release("opp", ORG, OPP, old.token, uncertain=True)
+    item = store.get("opp", ORG, OPP)
+    assert item["claim_token"] == new.token and "needs_lookup" not in item
+
+
+def test_update_creates_the_item_and_sets_attributes(store: StateStore) -> None:
+    store.update("opp", ORG, OPP, marker_written=True, lifecycle="closed_lost")
+    store.update("opp", ORG, OPP, lifecycle="active")
+    item = store.get("opp", ORG, OPP)
+    assert (
+        item["marker_written"] is True and item["lifecycle"] == "active" and item["updated_at"] == 1_000_000
+    )
+    assert store.get("acct", ORG, OPP) is None
 
 
 def test_unreachable_table_is_transient(aws: None) -> None:

@@ -1,0 +1,63 @@
+"""Salesforce in a dict: the Opportunities as the sync's one query returns them, and the write-backs."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+from sf_bigtime.clients.salesforce import OpportunityDeleted, OpportunitySnapshot, WriteBack
+from tests.unit.sync.memory.faults import Faults
+
+
+class MemorySalesforce:
+    """Opportunities as the sync's one query returns them (nested Account and contact roles), and the
+    write-backs, applied to them as Salesforce would. ``calls`` counts API calls (a read, a write-back)."""
+
+    def __init__(self, org_id: str) -> None:
+        self.org_id = org_id
+        self.calls = 0
+        self.api_usage: tuple[int, int] | None = None
+        self.faults = Faults()
+        self.opportunities: dict[str, dict[str, Any]] = {}
+        self.write_backs: list[tuple[str, WriteBack]] = []
+        self.project_rows: dict[str, dict[str, Any]] = {}  # BigTime_Project__c by BigTime_Project_Id__c
+
+    def logged_in_org(self) -> str | None:
+        return self.org_id[:15]
+
+    def read_opportunity(
+        self,
+        opportunity_id: str,
+        opportunity_fields: Sequence[str] = (),
+        contact_role_fields: Sequence[str] | None = (),
+    ) -> OpportunitySnapshot | None:
+        self.calls += 1
+
+        def apply() -> OpportunitySnapshot | None:
+            record = self.opportunities.get(opportunity_id)
+            return OpportunitySnapshot(copy.deepcopy(record)) if record is not None else None
+
+        return self.faults.call("read_opportunity", apply)
+
+    def write_back(self, opportunity_id: str, wb: WriteBack) -> None:
+        self.calls += 1
+
+        def apply() -> None:
+            record = self.opportunities.get(opportunity_id)
+            if record is None or record.get("IsDeleted"):
+                raise OpportunityDeleted(
+                    "Salesforce write-back was refused: ENTITY_IS_DELETED: entity is deleted",
+                    code="salesforce_deleted",
+                )
+            self.write_backs.append((opportunity_id, copy.deepcopy(wb)))
+            record.update(BigTime_Sync_Status__c=wb.status, BigTime_Sync_Message__c=wb.message)
+            record["BigTime_Last_Synced__c"] = wb.synced_at.isoformat()
+            if wb.project_id:
+                record["BigTime_Project_Id__c"] = wb.project_id
+            if wb.project_url:
+                record["BigTime_Project_URL__c"] = wb.project_url
+            if wb.project_id and wb.project is not None:
+                self.project_rows[wb.project_id] = {**wb.project, "BigTime_Project_Id__c": wb.project_id}
+
+        self.faults.call("write_back", apply)
