@@ -28,6 +28,7 @@ import requests
 from sf_bigtime.clients.bigtime import BigTimeClient
 from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.errors import SyncError
+from sf_bigtime.mapping.load import build_mapping, merge, parse_yaml
 from sf_bigtime.mapping.model import (
     CLIENT_PICKLISTS,
     CONTACT_PICKLISTS,
@@ -36,9 +37,6 @@ from sf_bigtime.mapping.model import (
     MappingError,
     Trigger,
     UpdatePolicy,
-    build_mapping,
-    merge,
-    parse_yaml,
     policy,
 )
 from sf_bigtime.secrets import (

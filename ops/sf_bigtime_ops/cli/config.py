@@ -10,7 +10,8 @@ from typing import Any
 import click
 import yaml
 
-from sf_bigtime.mapping.model import Mapping, MappingError, MappingSource
+from sf_bigtime.mapping.model import Mapping, MappingError
+from sf_bigtime.mapping.source import MappingSource
 
 
 @click.group()

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from werkzeug.wrappers import Request, Response
 
-from sf_bigtime.mapping.model import build_mapping, default_mapping
+from sf_bigtime.mapping.load import build_mapping, default_mapping
 from sf_bigtime_local.fake_bigtime import FakeBigTime
 from sf_bigtime_local.fake_salesforce import FakeSalesforce, default_metadata_dir
 from sf_bigtime_local.httpserver import BackgroundServer

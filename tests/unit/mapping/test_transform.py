@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sf_bigtime.clients.salesforce import OpportunitySnapshot
-from sf_bigtime.mapping.model import build_mapping, default_mapping
+from sf_bigtime.mapping.load import build_mapping, default_mapping
 from sf_bigtime.mapping.transform import (
     Payload,
     client_payload,

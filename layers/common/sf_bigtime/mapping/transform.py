@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sf_bigtime.clients.salesforce import OpportunitySnapshot, record_path
+from sf_bigtime.mapping.fields import PLACEHOLDER_RE
 from sf_bigtime.mapping.model import (
     CLIENT_PICKLISTS,
     CONTACT_PICKLISTS,
-    PLACEHOLDER_RE,
     PROJECT_PICKLISTS,
     ClientSection,
     ContactsSection,

@@ -31,7 +31,8 @@ from sf_bigtime.clients.ratelimit import RateLimiter
 from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.clients.store import StateStore
 from sf_bigtime.errors import TransientError
-from sf_bigtime.mapping.model import Mapping, MappingError, MappingSource
+from sf_bigtime.mapping.model import Mapping, MappingError
+from sf_bigtime.mapping.source import MappingSource
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.secrets import SecretError, load_bigtime_credentials, load_salesforce_credentials
 from sf_bigtime.settings import SettingsError, WorkerSettings
