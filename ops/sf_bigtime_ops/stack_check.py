@@ -28,7 +28,6 @@ import requests
 from sf_bigtime.clients.bigtime import BigTimeClient
 from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.errors import SyncError
-from sf_bigtime.mapping.load import build_mapping, merge, parse_yaml
 from sf_bigtime.mapping.model import (
     CLIENT_PICKLISTS,
     CONTACT_PICKLISTS,
@@ -39,6 +38,7 @@ from sf_bigtime.mapping.model import (
     UpdatePolicy,
     policy,
 )
+from sf_bigtime.mapping.source import MappingSource
 from sf_bigtime.secrets import (
     BigTimeCredentials,
     OutboundMessageSecret,
@@ -48,9 +48,7 @@ from sf_bigtime.secrets import (
     WebhookSecret,
     parse_secret,
 )
-from sf_bigtime.settings import WorkerSettings
 from sf_bigtime.sfid import same_org
-from sf_bigtime.sync.worker import mapping_source
 from sf_bigtime_ops.fieldcheck import (
     CachedDescribe,
     FieldProblem,
@@ -168,12 +166,20 @@ class Checker:
         return parsed
 
     def _mapping(self) -> Mapping | None:
+        """The mapping the stack's worker runs with, found as the worker finds it; an SSM parameter is
+        read with the operator's AWS session (profile, region, or the local stack's moto), not Lambda's."""
         try:
-            mapping, name = stack_mapping(self.stack, self.ssm)
+            source = MappingSource.for_stack(
+                parameter=self.stack.parameters.get("MappingParameterName"),
+                file=self.stack.parameters.get("MappingFile"),
+                trigger_stages=self.stack.configured_trigger_stages,
+                ssm=self.ssm,
+            )
+            mapping = source.load()
         except MappingError as exc:
             self._add("mapping", "failed", f"{exc} (check it with `sf-bigtime config check`)")
             return None
-        self._add("mapping", "ok", f"{name}: trigger {mapping.trigger.describe()}")
+        self._add("mapping", "ok", f"{source.name}: trigger {mapping.trigger.describe()}")
         return mapping
 
     # -- ingest ---------------------------------------------------------------------------------------------
@@ -382,29 +388,6 @@ def configured_picklists(mapping: Mapping) -> dict[str, set[str]]:
         if action.status:
             wanted.setdefault(PROJECT_PICKLISTS["statusprod"], set()).add(action.status)
     return wanted
-
-
-def stack_mapping(stack: StackInfo, ssm: Any) -> tuple[Mapping, str]:
-    """The mapping the stack's worker runs with, built as the worker builds it (``mapping_source``:
-    MappingParameterName or MappingFile merged onto the bundled default, TriggerStages on top)."""
-    parameters = stack.parameters
-    settings = WorkerSettings.model_construct(
-        trigger_stages=stack.configured_trigger_stages,
-        mapping_parameter=parameters.get("MappingParameterName") or None,
-        mapping_file=parameters.get("MappingFile") or None,
-        bigtime_project_url=None,
-    )
-    source = mapping_source(settings)
-    if not source.parameter:
-        return source.load(), source.name
-    # Read with the operator's AWS session (profile, region, or the local stack's moto), not Lambda's.
-    try:
-        text = ssm.get_parameter(Name=source.parameter, WithDecryption=True)["Parameter"]["Value"]
-    except Exception as exc:  # ParameterNotFound, AccessDenied, unreachable
-        reason = getattr(exc, "response", {}).get("Error", {}).get("Message") or type(exc).__name__
-        raise MappingError(source.name, [("", f"cannot be read: {reason}")]) from None
-    mapping = build_mapping(merge(parse_yaml(text, source.name), source.overrides), source.name)
-    return mapping, source.name
 
 
 def _secret_summary(secret: Any) -> str:

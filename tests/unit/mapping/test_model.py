@@ -9,7 +9,7 @@ import yaml
 
 from sf_bigtime.mapping.load import build_mapping, default_mapping, mapping_from_text, merge
 from sf_bigtime.mapping.model import Mapping, MappingError, UpdatePolicy
-from sf_bigtime.mapping.source import mapping_from_file
+from sf_bigtime.mapping.source import MappingSource
 from tests.paths import LAYER_PACKAGE
 
 DEFAULT_FILE = LAYER_PACKAGE / "mapping/default.yaml"
@@ -157,7 +157,7 @@ def test_yaml_errors_say_where(tmp_path: Path) -> None:
     with pytest.raises(MappingError, match="must be a YAML mapping"):
         mapping_from_text("- a\n- b\n", "list.yaml")
     with pytest.raises(MappingError, match="cannot be read"):
-        mapping_from_file(tmp_path / "missing.yaml")
+        MappingSource(file=str(tmp_path / "missing.yaml")).load()
 
 
 def test_the_default_file_validates_as_an_override_of_itself() -> None:

@@ -53,3 +53,26 @@ def test_source_from_ssm_is_cached_and_revalidated_on_change(aws: None) -> None:
 def test_source_refuses_two_sources() -> None:
     with pytest.raises(MappingError, match="not both"):
         MappingSource(parameter="/a", file="b.yaml")
+
+
+def test_a_stack_source_takes_its_template_parameters() -> None:
+    unset = MappingSource.for_stack(parameter="", file="", trigger_stages=(), project_url="")
+    assert unset.name == "(bundled default)" and unset.overrides == {}
+    m = MappingSource.for_stack(
+        trigger_stages=["Signed"], project_url="https://acme.bigtime.net/p/{project_id}"
+    ).load()
+    assert m.trigger.stages == ["Signed"] and not m.trigger.any_won
+    assert m.write_back.project_url == "https://acme.bigtime.net/p/{project_id}"
+    with pytest.raises(MappingError, match="not both"):
+        MappingSource.for_stack(parameter="/a", file="b.yaml")
+
+
+def test_a_stack_source_reads_its_parameter_with_the_client_it_is_given(aws: None) -> None:
+    # The operator's session may point at another region than the default one: the parameter is there.
+    ssm = boto3.client("ssm", region_name="eu-west-1")
+    ssm.put_parameter(Name="/sf-bigtime/elsewhere", Value="project: {code: 'P-{Id}'}\n", Type="String")
+    source = MappingSource.for_stack(parameter="/sf-bigtime/elsewhere", trigger_stages=["Won"], ssm=ssm)
+    m = source.load()
+    assert m.project.code == "P-{Id}" and m.trigger.stages == ["Won"]
+    with pytest.raises(MappingError, match="cannot be read"):
+        MappingSource.for_stack(parameter="/sf-bigtime/elsewhere").load()  # not in the default region

@@ -117,5 +117,6 @@ def default_mapping() -> Mapping:
     return build_mapping(None, "(bundled default)")
 
 
-def mapping_from_text(text: str, source: str) -> Mapping:
-    return build_mapping(parse_yaml(text, source), source)
+def mapping_from_text(text: str, source: str, overrides: dict[str, Any] | None = None) -> Mapping:
+    """A YAML document (empty: none) merged onto the default, ``overrides`` merged on top, validated."""
+    return build_mapping(merge(parse_yaml(text, source), overrides or {}), source)

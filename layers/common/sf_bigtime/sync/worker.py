@@ -43,12 +43,12 @@ MAX_VISIBILITY_SECONDS = 12 * 3600
 
 def mapping_source(settings: WorkerSettings) -> MappingSource:
     """The mapping named by the stack (SSM parameter, file or the bundled default) and its overrides."""
-    overrides: dict[str, Any] = {}
-    if settings.trigger_stages:
-        overrides["trigger"] = {"stages": list(settings.trigger_stages), "any_won": False}
-    if settings.bigtime_project_url:
-        overrides["write_back"] = {"project_url": settings.bigtime_project_url}
-    return MappingSource(settings.mapping_parameter, settings.mapping_file, overrides)
+    return MappingSource.for_stack(
+        parameter=settings.mapping_parameter,
+        file=settings.mapping_file,
+        trigger_stages=settings.trigger_stages,
+        project_url=settings.bigtime_project_url,
+    )
 
 
 def build_context(settings: WorkerSettings, mapping: Mapping) -> SyncContext:
