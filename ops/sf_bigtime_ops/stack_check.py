@@ -28,16 +28,7 @@ import requests
 from sf_bigtime.clients.bigtime import BigTimeClient
 from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.errors import SyncError
-from sf_bigtime.mapping.model import (
-    CLIENT_PICKLISTS,
-    CONTACT_PICKLISTS,
-    PROJECT_PICKLISTS,
-    Mapping,
-    MappingError,
-    Trigger,
-    UpdatePolicy,
-    policy,
-)
+from sf_bigtime.mapping.model import Mapping, MappingError, Trigger, configured_picklists
 from sf_bigtime.mapping.source import MappingSource
 from sf_bigtime.secrets import (
     BigTimeCredentials,
@@ -363,31 +354,6 @@ class Checker:
             self._add(f"bigtime-picklist:{name}", "ok", f"{', '.join(sorted(map(repr, values)))} resolved")
         else:
             self._add(f"bigtime-picklist:{name}", "ok", f"answers ({len(items)} active value(s))")
-
-
-def configured_picklists(mapping: Mapping) -> dict[str, set[str]]:
-    """BigTime "Field Values" lists the mapping writes, with the value names it gives itself (constants,
-    ``map`` targets, defaults, lifecycle statuses). Values copied from a Salesforce field are known only at
-    sync time; their list is still checked to answer. Same rule as ``transform.section_payload``: the
-    source's ``picklist``, else the list known for that BigTime field."""
-    known = {"client": CLIENT_PICKLISTS, "project": PROJECT_PICKLISTS, "contacts": CONTACT_PICKLISTS}
-    sections: dict[str, Any] = {"client": mapping.client, "project": mapping.project}
-    if mapping.contacts.enabled:
-        sections["contacts"] = mapping.contacts
-    wanted: dict[str, set[str]] = {}
-    for kind, section in sections.items():
-        for bt_field, source in section.fields.items():
-            if source is None or policy(section, source) is UpdatePolicy.NEVER:
-                continue
-            name = source.picklist or known[kind].get(bt_field.lower())
-            if name:
-                names = [source.value, source.default, *(source.map or {}).values()]
-                wanted.setdefault(name, set()).update(v for v in names if isinstance(v, str))
-    lifecycle = mapping.lifecycle
-    for action in (lifecycle.closed_lost, lifecycle.reopened, lifecycle.deleted):
-        if action.status:
-            wanted.setdefault(PROJECT_PICKLISTS["statusprod"], set()).add(action.status)
-    return wanted
 
 
 def _secret_summary(secret: Any) -> str:

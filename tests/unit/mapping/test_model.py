@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from sf_bigtime.mapping.load import build_mapping, default_mapping, mapping_from_text, merge
-from sf_bigtime.mapping.model import Mapping, MappingError, UpdatePolicy
+from sf_bigtime.mapping.model import Mapping, MappingError, UpdatePolicy, configured_picklists
 from sf_bigtime.mapping.source import MappingSource
 from tests.paths import LAYER_PACKAGE
 
@@ -163,3 +163,21 @@ def test_yaml_errors_say_where(tmp_path: Path) -> None:
 def test_the_default_file_validates_as_an_override_of_itself() -> None:
     data = yaml.safe_load(DEFAULT_FILE.read_text())
     assert Mapping.model_validate(data) == default_mapping()
+
+
+def test_configured_picklists_follow_the_mapping() -> None:
+    assert configured_picklists(default_mapping()) == {}  # the bundled mapping names none
+    mapping = build_mapping(
+        {
+            "project": {"fields": {"TypeId": {"field": "Type", "map": {"New": "Consulting", "X": None}}}},
+            "client": {"fields": {"Notes": {"value": "x", "picklist": "LookupClientType"}}},
+            "contacts": {"fields": {"ContactType": {"value": "Billing Contact", "update": "never"}}},
+            "lifecycle": {"closed_lost": {"status": "Cancelled"}},
+        },
+        "test",
+    )
+    assert configured_picklists(mapping) == {
+        "LookupProjectType": {"Consulting"},
+        "LookupClientType": {"x"},
+        "StatusProduction": {"Cancelled"},
+    }

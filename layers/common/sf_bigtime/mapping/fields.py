@@ -116,3 +116,9 @@ class Source(StrictModel):
         if self.template:
             return template_paths(self.template)
         return []
+
+    def named_values(self) -> list[str]:
+        """The text values the mapping itself gives (constant, ``map`` targets, default); a value copied
+        from Salesforce is known only when an Opportunity is synced."""
+        values = [self.value, self.default, *(self.map or {}).values()]
+        return [v for v in values if isinstance(v, str)]

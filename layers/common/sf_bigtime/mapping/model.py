@@ -39,6 +39,8 @@ PROJECT_PICKLISTS = {
 }
 CONTACT_PICKLISTS = {"contacttype": "LookupClientContactType"}
 CLIENT_PICKLISTS: dict[str, str] = {}
+SECTION_PICKLISTS = {"client": CLIENT_PICKLISTS, "project": PROJECT_PICKLISTS, "contacts": CONTACT_PICKLISTS}
+STATUS_PICKLIST = PROJECT_PICKLISTS["statusprod"]  # a lifecycle action's status names one of these
 CONTACT_ADDRESS_PARTS = ("Address", "City", "State", "Zip", "Country")
 
 # Fields the worker sets itself; mapping them would fight the worker.
@@ -328,6 +330,37 @@ class Mapping(_Strict):
 
 def policy(section: ClientSection | ProjectSection | ContactsSection, source: Source) -> UpdatePolicy:
     return source.update or section.update
+
+
+def picklist(
+    section: ClientSection | ProjectSection | ContactsSection, bt_field: str, source: Source
+) -> str | None:
+    """The "Field Values" list a mapped BigTime field's value is a name from (the source's ``picklist``,
+    else the list BigTime uses for that field), or None: the value is sent as it is."""
+    return source.picklist or SECTION_PICKLISTS[section.section].get(bt_field.lower())
+
+
+def configured_picklists(mapping: Mapping) -> dict[str, set[str]]:
+    """The "Field Values" lists the mapping writes, with the value names it gives itself (constants, ``map``
+    targets, defaults, lifecycle statuses). A value copied from a Salesforce field is known only when an
+    Opportunity is synced (:func:`sf_bigtime.mapping.transform.section_payload` applies the same
+    :func:`picklist` rule then); its list is still named here, so ``sf-bigtime check`` sees it answer."""
+    sections: list[ClientSection | ProjectSection | ContactsSection] = [mapping.client, mapping.project]
+    if mapping.contacts.enabled:
+        sections.append(mapping.contacts)
+    wanted: dict[str, set[str]] = {}
+    for section in sections:
+        for bt_field, source in section.fields.items():
+            if source is None or policy(section, source) is UpdatePolicy.NEVER:
+                continue
+            name = picklist(section, bt_field, source)
+            if name:
+                wanted.setdefault(name, set()).update(source.named_values())
+    lifecycle = mapping.lifecycle
+    for action in (lifecycle.closed_lost, lifecycle.reopened, lifecycle.deleted):
+        if action.status:
+            wanted.setdefault(STATUS_PICKLIST, set()).add(action.status)
+    return wanted
 
 
 def _is_opp(path: str) -> bool:
