@@ -29,7 +29,8 @@ from sf_bigtime.clients.salesforce import (
     PROJECT_WRITE_FIELDS,
     SalesforceClient,
 )
-from sf_bigtime.mapping.model import Mapping, default_mapping
+from sf_bigtime.mapping.load import default_mapping
+from sf_bigtime.mapping.model import Mapping
 from sf_bigtime.secrets import SalesforceClientCredentials
 
 Access = Literal["read", "update", "upsert"]

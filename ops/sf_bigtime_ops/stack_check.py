@@ -28,19 +28,8 @@ import requests
 from sf_bigtime.clients.bigtime import BigTimeClient
 from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.errors import SyncError
-from sf_bigtime.mapping.model import (
-    CLIENT_PICKLISTS,
-    CONTACT_PICKLISTS,
-    PROJECT_PICKLISTS,
-    Mapping,
-    MappingError,
-    Trigger,
-    UpdatePolicy,
-    build_mapping,
-    merge,
-    parse_yaml,
-    policy,
-)
+from sf_bigtime.mapping.model import Mapping, MappingError, Trigger, configured_picklists
+from sf_bigtime.mapping.source import MappingSource
 from sf_bigtime.secrets import (
     BigTimeCredentials,
     OutboundMessageSecret,
@@ -50,9 +39,7 @@ from sf_bigtime.secrets import (
     WebhookSecret,
     parse_secret,
 )
-from sf_bigtime.settings import WorkerSettings
 from sf_bigtime.sfid import same_org
-from sf_bigtime.sync.worker import mapping_source
 from sf_bigtime_ops.fieldcheck import (
     CachedDescribe,
     FieldProblem,
@@ -170,12 +157,20 @@ class Checker:
         return parsed
 
     def _mapping(self) -> Mapping | None:
+        """The mapping the stack's worker runs with, found as the worker finds it; an SSM parameter is
+        read with the operator's AWS session (profile, region, or the local stack's moto), not Lambda's."""
         try:
-            mapping, name = stack_mapping(self.stack, self.ssm)
+            source = MappingSource.for_stack(
+                parameter=self.stack.parameters.get("MappingParameterName"),
+                file=self.stack.parameters.get("MappingFile"),
+                trigger_stages=self.stack.configured_trigger_stages,
+                ssm=self.ssm,
+            )
+            mapping = source.load()
         except MappingError as exc:
             self._add("mapping", "failed", f"{exc} (check it with `sf-bigtime config check`)")
             return None
-        self._add("mapping", "ok", f"{name}: trigger {mapping.trigger.describe()}")
+        self._add("mapping", "ok", f"{source.name}: trigger {mapping.trigger.describe()}")
         return mapping
 
     # -- ingest ---------------------------------------------------------------------------------------------
@@ -359,54 +354,6 @@ class Checker:
             self._add(f"bigtime-picklist:{name}", "ok", f"{', '.join(sorted(map(repr, values)))} resolved")
         else:
             self._add(f"bigtime-picklist:{name}", "ok", f"answers ({len(items)} active value(s))")
-
-
-def configured_picklists(mapping: Mapping) -> dict[str, set[str]]:
-    """BigTime "Field Values" lists the mapping writes, with the value names it gives itself (constants,
-    ``map`` targets, defaults, lifecycle statuses). Values copied from a Salesforce field are known only at
-    sync time; their list is still checked to answer. Same rule as ``transform.section_payload``: the
-    source's ``picklist``, else the list known for that BigTime field."""
-    known = {"client": CLIENT_PICKLISTS, "project": PROJECT_PICKLISTS, "contacts": CONTACT_PICKLISTS}
-    sections: dict[str, Any] = {"client": mapping.client, "project": mapping.project}
-    if mapping.contacts.enabled:
-        sections["contacts"] = mapping.contacts
-    wanted: dict[str, set[str]] = {}
-    for kind, section in sections.items():
-        for bt_field, source in section.fields.items():
-            if source is None or policy(section, source) is UpdatePolicy.NEVER:
-                continue
-            name = source.picklist or known[kind].get(bt_field.lower())
-            if name:
-                names = [source.value, source.default, *(source.map or {}).values()]
-                wanted.setdefault(name, set()).update(v for v in names if isinstance(v, str))
-    lifecycle = mapping.lifecycle
-    for action in (lifecycle.closed_lost, lifecycle.reopened, lifecycle.deleted):
-        if action.status:
-            wanted.setdefault(PROJECT_PICKLISTS["statusprod"], set()).add(action.status)
-    return wanted
-
-
-def stack_mapping(stack: StackInfo, ssm: Any) -> tuple[Mapping, str]:
-    """The mapping the stack's worker runs with, built as the worker builds it (``mapping_source``:
-    MappingParameterName or MappingFile merged onto the bundled default, TriggerStages on top)."""
-    parameters = stack.parameters
-    settings = WorkerSettings.model_construct(
-        trigger_stages=stack.configured_trigger_stages,
-        mapping_parameter=parameters.get("MappingParameterName") or None,
-        mapping_file=parameters.get("MappingFile") or None,
-        bigtime_project_url=None,
-    )
-    source = mapping_source(settings)
-    if not source.parameter:
-        return source.load(), source.name
-    # Read with the operator's AWS session (profile, region, or the local stack's moto), not Lambda's.
-    try:
-        text = ssm.get_parameter(Name=source.parameter, WithDecryption=True)["Parameter"]["Value"]
-    except Exception as exc:  # ParameterNotFound, AccessDenied, unreachable
-        reason = getattr(exc, "response", {}).get("Error", {}).get("Message") or type(exc).__name__
-        raise MappingError(source.name, [("", f"cannot be read: {reason}")]) from None
-    mapping = build_mapping(merge(parse_yaml(text, source.name), source.overrides), source.name)
-    return mapping, source.name
 
 
 def _secret_summary(secret: Any) -> str:

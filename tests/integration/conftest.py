@@ -15,7 +15,9 @@ import pytest
 from sf_bigtime.clients.bigtime import BigTimeClient
 from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.clients.store import StateStore
-from sf_bigtime.mapping.model import Mapping, MappingSource, build_mapping
+from sf_bigtime.mapping.load import build_mapping
+from sf_bigtime.mapping.model import Mapping
+from sf_bigtime.mapping.source import MappingSource
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.secrets import BigTimeApiKey, SalesforceClientCredentials
 from sf_bigtime.settings import WorkerSettings

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 from sf_bigtime.ingest.handler import EVENTS_ROUTE
 from sf_bigtime.ingest.json_event import parse_json_events
 from sf_bigtime.ingest.outbound_message import SOBJECT_FIELDS, parse_outbound_message
-from sf_bigtime.mapping.model import default_mapping
+from sf_bigtime.mapping.load import default_mapping
 from sf_bigtime.settings import IngestSettings
 from sf_bigtime_local.fake_salesforce import FakeSalesforce
 from sf_bigtime_local.httpserver import BackgroundServer

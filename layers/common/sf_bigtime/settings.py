@@ -135,11 +135,6 @@ def _load[T: BaseModel](model: type[T], env_names: dict[str, str]) -> T:
 
 
 @lru_cache(maxsize=1)
-def ingest_settings() -> IngestSettings:
-    return IngestSettings.from_env()
-
-
-@lru_cache(maxsize=1)
 def worker_settings() -> WorkerSettings:
     return WorkerSettings.from_env()
 

@@ -10,7 +10,8 @@ from typing import Any
 import click
 import yaml
 
-from sf_bigtime.mapping.model import Mapping, MappingError, MappingSource
+from sf_bigtime.mapping.model import Mapping, MappingError
+from sf_bigtime.mapping.source import MappingSource
 
 
 @click.group()
@@ -35,7 +36,7 @@ def check(file: Path | None, parameter: str | None, as_json: bool, show: bool) -
     """
     if file is not None and parameter:
         raise click.UsageError("give a FILE or --parameter, not both")
-    source = MappingSource(parameter=parameter, file=str(file.resolve()) if file else None)
+    source = MappingSource.for_stack(parameter=parameter, file=str(file.resolve()) if file else None)
     try:
         mapping = source.load()
     except MappingError as exc:

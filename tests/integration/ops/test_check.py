@@ -16,13 +16,12 @@ import pytest
 from click.testing import CliRunner
 from werkzeug.wrappers import Request, Response
 
-from sf_bigtime.mapping.model import build_mapping, default_mapping
 from sf_bigtime_local.fake_bigtime import FakeBigTime
 from sf_bigtime_local.fake_salesforce import FakeSalesforce, default_metadata_dir
 from sf_bigtime_local.httpserver import BackgroundServer
 from sf_bigtime_ops import stack_check as check_module
 from sf_bigtime_ops.cli import main
-from sf_bigtime_ops.stack_check import Checker, CheckResult, configured_picklists
+from sf_bigtime_ops.stack_check import Checker, CheckResult
 from sf_bigtime_ops.stackinfo import StackInfo, from_cloudformation
 
 ORG = "00D5w000004abcdEAA"
@@ -364,21 +363,3 @@ def test_an_unreadable_or_invalid_mapping_fails_and_skips_the_checks_that_need_i
     for name in ("salesforce-fields", "salesforce-query", "trigger-stages"):
         assert bad[name].status == "skipped", name
     assert bad["salesforce-login"].ok and bad["bigtime-login"].ok
-
-
-def test_configured_picklists_follow_the_mapping() -> None:
-    assert configured_picklists(default_mapping()) == {}  # the bundled mapping names none
-    mapping = build_mapping(
-        {
-            "project": {"fields": {"TypeId": {"field": "Type", "map": {"New": "Consulting", "X": None}}}},
-            "client": {"fields": {"Notes": {"value": "x", "picklist": "LookupClientType"}}},
-            "contacts": {"fields": {"ContactType": {"value": "Billing Contact", "update": "never"}}},
-            "lifecycle": {"closed_lost": {"status": "Cancelled"}},
-        },
-        "test",
-    )
-    assert configured_picklists(mapping) == {
-        "LookupProjectType": {"Consulting"},
-        "LookupClientType": {"x"},
-        "StatusProduction": {"Cancelled"},
-    }

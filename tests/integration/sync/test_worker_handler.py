@@ -18,7 +18,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from sf_bigtime import observability as obs
-from sf_bigtime.mapping.model import MappingError, MappingSource
+from sf_bigtime.mapping.model import MappingError
+from sf_bigtime.mapping.source import MappingSource
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.sync.worker import Worker
 from sf_bigtime_local.lambda_runtime import LambdaContext

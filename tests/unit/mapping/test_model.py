@@ -4,22 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import boto3
 import pytest
 import yaml
 
-from sf_bigtime.mapping.model import (
-    Mapping,
-    MappingError,
-    MappingSource,
-    UpdatePolicy,
-    build_mapping,
-    default_mapping,
-    mapping_from_file,
-    mapping_from_text,
-    merge,
-    resolve_mapping_path,
-)
+from sf_bigtime.mapping.load import build_mapping, default_mapping, mapping_from_text, merge
+from sf_bigtime.mapping.model import Mapping, MappingError, UpdatePolicy, configured_picklists
+from sf_bigtime.mapping.source import MappingSource
 from tests.paths import LAYER_PACKAGE
 
 DEFAULT_FILE = LAYER_PACKAGE / "mapping/default.yaml"
@@ -167,7 +157,7 @@ def test_yaml_errors_say_where(tmp_path: Path) -> None:
     with pytest.raises(MappingError, match="must be a YAML mapping"):
         mapping_from_text("- a\n- b\n", "list.yaml")
     with pytest.raises(MappingError, match="cannot be read"):
-        mapping_from_file(tmp_path / "missing.yaml")
+        MappingSource(file=str(tmp_path / "missing.yaml")).load()
 
 
 def test_the_default_file_validates_as_an_override_of_itself() -> None:
@@ -175,44 +165,19 @@ def test_the_default_file_validates_as_an_override_of_itself() -> None:
     assert Mapping.model_validate(data) == default_mapping()
 
 
-def test_relative_mapping_files_resolve_next_to_the_package() -> None:
-    assert resolve_mapping_path("mappings/x.yaml") == LAYER_PACKAGE.parent / "mappings/x.yaml"
-    assert resolve_mapping_path("/etc/x.yaml") == Path("/etc/x.yaml")
-
-
-def test_source_from_file_with_overrides(tmp_path: Path) -> None:
-    file = tmp_path / "m.yaml"
-    file.write_text("version: 1\nproject:\n  code: 'P-{Id}'\n")
-    source = MappingSource(file=str(file), overrides={"trigger": {"stages": ["Won"]}})
-    m = source.load()
-    assert m.project.code == "P-{Id}" and m.trigger.stages == ["Won"]
-    assert source.load() is m  # read once
-
-
-def test_source_from_ssm_is_cached_and_revalidated_on_change(aws: None) -> None:
-    # (Powertools' parameter cache is per process: every test uses a parameter name of its own.)
-    ssm = boto3.client("ssm")
-    ssm.put_parameter(Name="/sf-bigtime/source-test", Value="version: 1\n", Type="String")
-    source = MappingSource(parameter="/sf-bigtime/source-test", max_age=0)
-    assert source.load().trigger.stages == ["Closed Won"]
-    ssm.put_parameter(
-        Name="/sf-bigtime/source-test", Value="trigger: {stages: [Signed]}\n", Type="String", Overwrite=True
+def test_configured_picklists_follow_the_mapping() -> None:
+    assert configured_picklists(default_mapping()) == {}  # the bundled mapping names none
+    mapping = build_mapping(
+        {
+            "project": {"fields": {"TypeId": {"field": "Type", "map": {"New": "Consulting", "X": None}}}},
+            "client": {"fields": {"Notes": {"value": "x", "picklist": "LookupClientType"}}},
+            "contacts": {"fields": {"ContactType": {"value": "Billing Contact", "update": "never"}}},
+            "lifecycle": {"closed_lost": {"status": "Cancelled"}},
+        },
+        "test",
     )
-    assert source.load().trigger.stages == ["Signed"]
-    ssm.put_parameter(
-        Name="/sf-bigtime/source-test", Value="trigger: {stagez: []}\n", Type="String", Overwrite=True
-    )
-    with pytest.raises(
-        MappingError, match=r"SSM parameter /sf-bigtime/source-test is invalid: trigger\.stagez"
-    ):
-        source.load()
-    # SSM unreadable for a moment: the last valid mapping stays in force, and the reason is kept
-    ssm.delete_parameter(Name="/sf-bigtime/source-test")
-    assert source.load().trigger.stages == ["Signed"] and "ParameterNotFound" in (source.read_error or "")
-    with pytest.raises(MappingError, match="cannot be read"):
-        MappingSource(parameter="/missing").load()
-
-
-def test_source_refuses_two_sources() -> None:
-    with pytest.raises(MappingError, match="not both"):
-        MappingSource(parameter="/a", file="b.yaml")
+    assert configured_picklists(mapping) == {
+        "LookupProjectType": {"Consulting"},
+        "LookupClientType": {"x"},
+        "StatusProduction": {"Cancelled"},
+    }

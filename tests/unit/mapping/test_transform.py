@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from sf_bigtime.clients.salesforce import OpportunitySnapshot
-from sf_bigtime.mapping.model import build_mapping, default_mapping
+from sf_bigtime.mapping.load import build_mapping, default_mapping
+from sf_bigtime.mapping.model import configured_picklists
 from sf_bigtime.mapping.transform import (
     Payload,
     client_payload,
@@ -280,3 +281,37 @@ def test_differences_and_update_body() -> None:
 def test_normalize_name() -> None:
     assert normalize_name("  ACME  Café ") == normalize_name("acme cafe")
     assert normalize_name(None) == ""
+
+
+def test_the_sync_and_the_stack_check_name_the_same_picklist_values() -> None:
+    # sf-bigtime check resolves configured_picklists(); the sync sends payload.picklists: one rule.
+    m = build_mapping(
+        {
+            "client": {"fields": {"Notes": {"value": "Gold", "picklist": "LookupClientType"}}},
+            "project": {
+                "fields": {
+                    "TypeId": {"field": "Type", "map": {"new customer": "Consulting"}},
+                    "StatusBill": {"value": "Open"},
+                }
+            },
+            "contacts": {"fields": {"ContactType": {"value": "Billing Contact"}}},
+        },
+        "t",
+    )
+    o = opp([role("1", "Ada", "L", "a@x.test", primary=True)])
+    plans, _ = contact_plans(o, m.contacts, TODAY)
+    payloads = [client_payload(o, m, TODAY, sync_only=False), project_payload(o, m, TODAY, sync_only=False)]
+    sent: dict[str, set[str]] = {}
+    for payload in [*payloads, *(p.create for p in plans)]:
+        for bt_field, list_name in payload.picklists.items():
+            sent.setdefault(list_name, set()).add(payload.values[bt_field])
+    assert (
+        sent
+        == configured_picklists(m)
+        == {
+            "LookupClientType": {"Gold"},
+            "LookupProjectType": {"Consulting"},
+            "StatusBilling": {"Open"},
+            "LookupClientContactType": {"Billing Contact"},
+        }
+    )

@@ -15,7 +15,7 @@ from sf_bigtime.clients.salesforce import (
     SalesforceClient,
     WriteBack,
 )
-from sf_bigtime.mapping.model import build_mapping
+from sf_bigtime.mapping.load import build_mapping
 from sf_bigtime.secrets import SalesforceClientCredentials
 from sf_bigtime_local.fake_salesforce import soql as fake_soql
 from sf_bigtime_ops.fieldcheck import (

@@ -6,43 +6,29 @@ its own YAML (an SSM parameter or a file), which is merged onto the default key 
 the key and what is wrong, because the person reading it edits YAML, not Python. The reference for users
 is ``docs/mapping.md``; keep the two in step.
 
-This module only describes and loads the mapping; :mod:`sf_bigtime.mapping.transform` applies it to records.
+This module describes the mapping (one field's :class:`~sf_bigtime.mapping.fields.Source` and the trigger's
+:class:`~sf_bigtime.mapping.conditions.Condition` have modules of their own); :mod:`sf_bigtime.mapping.load`
+parses and validates a document, :mod:`sf_bigtime.mapping.source` finds the stack's, and
+:mod:`sf_bigtime.mapping.transform` applies it to records.
 """
 
 from __future__ import annotations
 
-import difflib
-import re
-from enum import StrEnum
-from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-    model_validator,
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+
+from sf_bigtime.mapping.conditions import Condition
+from sf_bigtime.mapping.fields import (
+    STRICT,
+    BigTimeField,
+    Source,
+    UpdatePolicy,
+    check_code,
+    check_template,
+    placeholders,
+    template_paths,
 )
-
-DEFAULT_MAPPING_RESOURCE = "default.yaml"
-MAPPING_VERSION = 1
-
-# A SOQL field path from the Opportunity (or the Contact): up to five relationship hops.
-_PATH = r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*){0,5}"
-PATH_RE = re.compile(rf"^{_PATH}$")
-PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
-FieldPath = Annotated[str, StringConstraints(pattern=rf"^{_PATH}$")]
-BigTimeField = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")]
-Scalar = str | int | float | bool
-
-# Built-in template placeholders (not Salesforce fields): lower case, so no field can be named like them.
-BUILTINS = frozenset({"today"})
 
 # BigTime fields whose values are ids from a firm-defined "Field Values" list: the mapping names the value
 # (e.g. "Consulting") and the worker resolves it through GET /picklist/FieldValues/{list} (cached).
@@ -53,6 +39,8 @@ PROJECT_PICKLISTS = {
 }
 CONTACT_PICKLISTS = {"contacttype": "LookupClientContactType"}
 CLIENT_PICKLISTS: dict[str, str] = {}
+SECTION_PICKLISTS = {"client": CLIENT_PICKLISTS, "project": PROJECT_PICKLISTS, "contacts": CONTACT_PICKLISTS}
+STATUS_PICKLIST = PROJECT_PICKLISTS["statusprod"]  # a lifecycle action's status names one of these
 CONTACT_ADDRESS_PARTS = ("Address", "City", "State", "Zip", "Country")
 
 # Fields the worker sets itself; mapping them would fight the worker.
@@ -80,89 +68,10 @@ class MappingError(ValueError):
         super().__init__(f"mapping {source} is invalid: {lines}")
 
 
-class UpdatePolicy(StrEnum):
-    """What happens to a BigTime field when a synced Opportunity changes later."""
-
-    CREATE_ONLY = "create_only"  # written when the record is created; BigTime owns it afterwards
-    SYNC = "sync"  # kept equal to Salesforce (an empty Salesforce value never clears BigTime's)
-    NEVER = "never"  # never written (switches off a default field without deleting it)
-
-
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def _check_code(template: str | None) -> str | None:
-    if not template:
-        return None
-    if "today" in placeholders(template):
-        # A retry on another day must compute the same code, or the marker lookup would miss.
-        raise ValueError("a code must be the same on every attempt: {today} cannot be part of it")
-    return _check_template(template)
-
-
-def placeholders(template: str) -> list[str]:
-    return PLACEHOLDER_RE.findall(template)
-
-
-def _check_template(template: str) -> str:
-    if template.count("{") != template.count("}"):
-        raise ValueError(f"unbalanced braces in template {template!r}")
-    for name in placeholders(template):
-        if name not in BUILTINS and not PATH_RE.match(name):
-            raise ValueError(
-                f"{{{name}}} is not a Salesforce field path (letters, digits, _ and dots, e.g. {{Account.Name}})"
-            )
-    return template
-
-
-class Source(_Strict):
-    """Where one BigTime field's value comes from: a Salesforce field, a template, or a constant.
-
-    YAML shorthand: a string is a field path (or a template when it holds ``{…}``); a number or boolean
-    is a constant. ``map`` translates Salesforce values (e.g. Opportunity Type -> BigTime project type);
-    ``default`` is used when the value is empty; ``max_length`` truncates text BigTime would refuse.
-    """
-
-    field: FieldPath | None = None
-    template: str | None = None
-    value: Scalar | None = None
-    map: dict[str, Scalar | None] | None = None
-    default: Scalar | None = None
-    update: UpdatePolicy | None = None
-    picklist: str | None = Field(default=None, min_length=1)
-    max_length: int | None = Field(default=None, gt=0)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, data: Any) -> Any:
-        if isinstance(data, str):
-            return {"template": data} if "{" in data else {"field": data}
-        if isinstance(data, bool | int | float):
-            return {"value": data}
-        return data
-
-    @field_validator("template")
-    @classmethod
-    def _template(cls, value: str | None) -> str | None:
-        return None if value is None else _check_template(value)
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> Self:
-        kinds = [k for k in ("field", "template", "value") if k in self.model_fields_set]
-        if len(kinds) != 1:
-            raise ValueError(
-                "give exactly one of `field` (a Salesforce field), `template` or `value` (a constant)"
-                + (f"; found {', '.join(kinds)}" if kinds else "")
-            )
-        return self
-
-    def paths(self) -> list[str]:
-        if self.field:
-            return [self.field]
-        if self.template:
-            return [p for p in placeholders(self.template) if p not in BUILTINS]
-        return []
+    # Defined here, not imported: ruff knows a class is a pydantic model (whose mutable defaults are
+    # copied per instance, RUF012) only through a base class in the same file.
+    model_config = STRICT
 
 
 Fields = dict[BigTimeField, Source | None]
@@ -178,76 +87,6 @@ def _check_fields(section: str, value: dict[str, Any]) -> dict[str, Any]:
         if "." in key and key.split(".")[1] not in CONTACT_ADDRESS_PARTS:
             raise ValueError(f"{key}: the address parts are {', '.join(CONTACT_ADDRESS_PARTS)}")
     return {k: v for k, v in value.items() if v is not None}  # null removes a default field
-
-
-class Condition(_Strict):
-    """One condition on an Opportunity field; give exactly one operator."""
-
-    field: FieldPath
-    equals: Scalar | None = None
-    not_equals: Scalar | None = None
-    in_: list[Scalar] | None = Field(default=None, alias="in")
-    not_in: list[Scalar] | None = None
-    at_least: float | None = None
-    at_most: float | None = None
-    is_true: bool | None = None
-    is_set: bool | None = None
-
-    @model_validator(mode="after")
-    def _one_operator(self) -> Self:
-        ops = self.operators()
-        if len(ops) != 1:
-            names = "equals, not_equals, in, not_in, at_least, at_most, is_true, is_set"
-            raise ValueError(f"give exactly one operator ({names}); found {', '.join(ops) or 'none'}")
-        return self
-
-    def operators(self) -> list[str]:
-        names = [k for k in type(self).model_fields if k != "field" and k in self.model_fields_set]
-        return ["in" if k == "in_" else k for k in names]
-
-    def holds(self, value: Any) -> bool:
-        op = self.operators()[0]
-        if op == "is_set":
-            return (value not in (None, "")) is self.is_set
-        if op == "is_true":
-            return (value is True or str(value).lower() == "true") is self.is_true
-        if op in ("at_least", "at_most"):
-            number = _number(value)
-            if number is None:
-                return False
-            return number >= self.at_least if op == "at_least" else number <= self.at_most  # type: ignore[operator]
-        if op in ("equals", "not_equals"):
-            same = _same(value, self.equals if op == "equals" else self.not_equals)
-            return same if op == "equals" else not same
-        options = self.in_ if op == "in" else self.not_in
-        hit = any(_same(value, option) for option in options or [])
-        return hit if op == "in" else not hit
-
-    def describe(self) -> str:
-        op = self.operators()[0]
-        target = getattr(self, "in_" if op == "in" else op)
-        return f"{self.field} {op.replace('_', ' ')} {target!r}"
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _same(value: Any, target: Any) -> bool:
-    """Salesforce compares picklists and text case-insensitively; numbers by value."""
-    if value is None or target is None:
-        return value is None and target is None
-    if isinstance(target, bool) or isinstance(value, bool):
-        return str(value).lower() == str(target).lower()
-    a, b = _number(value), _number(target)
-    if a is not None and b is not None:
-        return a == b
-    return str(value).strip().casefold() == str(target).strip().casefold()
 
 
 class Trigger(_Strict):
@@ -282,7 +121,7 @@ class _Section(_Strict):
     @field_validator("code", check_fields=False)  # contacts have no code
     @classmethod
     def _code(cls, value: str | None) -> str | None:
-        return _check_code(value)
+        return check_code(value)
 
 
 class ClientSection(_Section):
@@ -357,7 +196,7 @@ class LifecycleAction(_Strict):
     @field_validator("note")
     @classmethod
     def _note(cls, value: str | None) -> str | None:
-        return _check_template(value) if value else None
+        return check_template(value) if value else None
 
     @property
     def noop(self) -> bool:
@@ -400,7 +239,9 @@ class WriteBackSection(_Strict):
 
 
 class Mapping(_Strict):
-    """A validated mapping (version 1). Build it with :func:`load_mapping` or :func:`default_mapping`."""
+    """A validated mapping (version 1). Build it with :func:`sf_bigtime.mapping.load.build_mapping` or
+    :func:`~sf_bigtime.mapping.load.default_mapping`; a stack's comes from a
+    :class:`~sf_bigtime.mapping.source.MappingSource`."""
 
     version: Literal[1]
     trigger: Trigger = Trigger()
@@ -419,10 +260,10 @@ class Mapping(_Strict):
                 if source is not None:
                     paths += source.paths()
             if section.code:
-                paths += [p for p in placeholders(section.code) if p not in BUILTINS]
+                paths += template_paths(section.code)
         for action in (self.lifecycle.closed_lost, self.lifecycle.reopened, self.lifecycle.deleted):
             if action.note:
-                paths += [p for p in placeholders(action.note) if p not in BUILTINS]
+                paths += template_paths(action.note)
         if self.contacts.enabled:
             for source in self.contacts.fields.values():
                 paths += [p.split(".", 1)[1] for p in (source.paths() if source else []) if _is_opp(p)]
@@ -491,210 +332,40 @@ def policy(section: ClientSection | ProjectSection | ContactsSection, source: So
     return source.update or section.update
 
 
+def picklist(
+    section: ClientSection | ProjectSection | ContactsSection, bt_field: str, source: Source
+) -> str | None:
+    """The "Field Values" list a mapped BigTime field's value is a name from (the source's ``picklist``,
+    else the list BigTime uses for that field), or None: the value is sent as it is."""
+    return source.picklist or SECTION_PICKLISTS[section.section].get(bt_field.lower())
+
+
+def configured_picklists(mapping: Mapping) -> dict[str, set[str]]:
+    """The "Field Values" lists the mapping writes, with the value names it gives itself (constants, ``map``
+    targets, defaults, lifecycle statuses). A value copied from a Salesforce field is known only when an
+    Opportunity is synced (:func:`sf_bigtime.mapping.transform.section_payload` applies the same
+    :func:`picklist` rule then); its list is still named here, so ``sf-bigtime check`` sees it answer."""
+    sections: list[ClientSection | ProjectSection | ContactsSection] = [mapping.client, mapping.project]
+    if mapping.contacts.enabled:
+        sections.append(mapping.contacts)
+    wanted: dict[str, set[str]] = {}
+    for section in sections:
+        for bt_field, source in section.fields.items():
+            if source is None or policy(section, source) is UpdatePolicy.NEVER:
+                continue
+            name = picklist(section, bt_field, source)
+            if name:
+                wanted.setdefault(name, set()).update(source.named_values())
+    lifecycle = mapping.lifecycle
+    for action in (lifecycle.closed_lost, lifecycle.reopened, lifecycle.deleted):
+        if action.status:
+            wanted.setdefault(STATUS_PICKLIST, set()).add(action.status)
+    return wanted
+
+
 def _is_opp(path: str) -> bool:
     return path.startswith("Opportunity.")
 
 
 def _mentions(template: str | None, names: tuple[str, ...]) -> bool:
     return bool(template) and any(p in names for p in placeholders(template or ""))
-
-
-# -- loading -----------------------------------------------------------------------------------------
-def merge(base: Any, override: Any) -> Any:
-    """Override merged onto base: mappings key by key (recursively), anything else replaced."""
-    if isinstance(base, dict) and isinstance(override, dict):
-        merged = dict(base)
-        for key, value in override.items():
-            merged[key] = merge(base[key], value) if key in base else value
-        return merged
-    return override
-
-
-def parse_yaml(text: str, source: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise MappingError(source, [("", f"not valid YAML: {where}{problem}")]) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise MappingError(source, [("", "the mapping must be a YAML mapping (key: value lines)")])
-    return data
-
-
-@cache
-def _default_data() -> dict[str, Any]:
-    text = (
-        resources.files("sf_bigtime.mapping").joinpath(DEFAULT_MAPPING_RESOURCE).read_text(encoding="utf-8")
-    )
-    return parse_yaml(text, "(bundled default)")
-
-
-def build_mapping(override: dict[str, Any] | None, source: str) -> Mapping:
-    """Validate ``override`` merged onto the bundled default; :class:`MappingError` names every problem."""
-    override = override or {}
-    version = override.get("version", MAPPING_VERSION)
-    if version != MAPPING_VERSION:
-        raise MappingError(
-            source,
-            [("version", f"{version!r} is not supported; this release reads version {MAPPING_VERSION}")],
-        )
-    data = merge(_default_data(), override)
-    try:
-        return Mapping.model_validate(data)
-    except ValidationError as exc:
-        raise MappingError(source, [_problem(err) for err in exc.errors()]) from None
-
-
-def _problem(err: Any) -> tuple[str, str]:
-    loc = [str(part) for part in err["loc"] if not str(part).startswith(("function-", "tagged-union"))]
-    # pydantic names union members (str, int, …) in the location; they mean nothing to the reader.
-    loc = [part for part in loc if part not in ("str", "int", "float", "bool", "Source", "[key]")]
-    key = ""
-    for part in loc:
-        part = "in" if part == "in_" else part
-        key += f"[{part}]" if part.isdigit() else (f".{part}" if key else part)
-    message = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] == "string_pattern_mismatch":
-        message = f"{err['input']!r} is not a Salesforce field path (letters, digits, _ and dots, e.g. Account.Name)"
-        if "[key]" in [str(p) for p in err["loc"]]:  # a key of a field map: a BigTime field name
-            message = f"{err['input']!r} is not a BigTime field name"
-    elif err["type"] == "extra_forbidden":
-        message = "unknown key" + _suggest(loc)
-    elif err["type"] == "missing":
-        message = "is required"
-    return key, message
-
-
-def _suggest(loc: list[str]) -> str:
-    known = _keys_at(loc[:-1])
-    close = difflib.get_close_matches(loc[-1], known, n=1) if loc else []
-    return f" (did you mean {close[0]!r}?)" if close else (f" (known: {', '.join(known)})" if known else "")
-
-
-def _keys_at(loc: list[str]) -> list[str]:
-    model: Any = Mapping
-    for part in loc:
-        info = getattr(model, "model_fields", {}).get(part)
-        if info is None:
-            return []
-        annotation = info.annotation
-        model = next(
-            (
-                a
-                for a in getattr(annotation, "__args__", (annotation,))
-                if isinstance(a, type) and issubclass(a, BaseModel)
-            ),
-            None,
-        )
-        if model is None:
-            return []
-    fields = getattr(model, "model_fields", {})
-    return [info.alias or name for name, info in fields.items()]
-
-
-def default_mapping() -> Mapping:
-    return build_mapping(None, "(bundled default)")
-
-
-def mapping_from_text(text: str, source: str) -> Mapping:
-    return build_mapping(parse_yaml(text, source), source)
-
-
-def mapping_from_file(path: str | Path) -> Mapping:
-    file = resolve_mapping_path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MappingError(str(file), [("", f"cannot be read: {exc.strerror or exc}")]) from None
-    return mapping_from_text(text, str(file))
-
-
-def resolve_mapping_path(path: str | Path) -> Path:
-    """Relative paths are relative to the folder that holds the ``sf_bigtime`` package: the repository's
-    ``layers/common/`` locally, ``/opt/python/`` in Lambda (where the layer's files land)."""
-    candidate = Path(path)
-    if candidate.is_absolute():
-        return candidate
-    return Path(__file__).resolve().parents[2] / candidate
-
-
-# -- where a stack's mapping comes from -----------------------------------------------------------------
-MAPPING_CACHE_SECONDS = 300
-
-
-class MappingSource:
-    """The stack's mapping: an SSM parameter (re-read at most every five minutes, through Powertools
-    Parameters' cache), a file, or the bundled default; ``overrides`` (from template parameters such as
-    TriggerStages) are merged on top. :meth:`load` validates; a changed parameter is validated again and
-    an invalid one raises rather than being half-applied."""
-
-    def __init__(
-        self,
-        parameter: str | None = None,
-        file: str | None = None,
-        overrides: dict[str, Any] | None = None,
-        *,
-        max_age: int = MAPPING_CACHE_SECONDS,
-    ) -> None:
-        if parameter and file:
-            raise MappingError(
-                "settings",
-                [
-                    (
-                        "",
-                        "set the mapping's SSM parameter or its file (MAPPING_PARAMETER or "
-                        "MAPPING_FILE), not both",
-                    )
-                ],
-            )
-        self.parameter, self.file, self.overrides, self.max_age = parameter, file, overrides or {}, max_age
-        self._text: str | None = None
-        self._mapping: Mapping | None = None
-        self.read_error: str | None = None  # set when a refresh could not read the parameter
-
-    @property
-    def name(self) -> str:
-        if self.parameter:
-            return f"SSM parameter {self.parameter}"
-        return f"file {resolve_mapping_path(self.file)}" if self.file else "(bundled default)"
-
-    def load(self) -> Mapping:
-        if self.parameter:
-            try:
-                text = self._read_parameter(self.parameter)
-                self.read_error = None
-            except MappingError as exc:
-                if self._mapping is None:
-                    raise
-                # SSM unreachable for a moment: keep working with the mapping already validated.
-                self.read_error = str(exc)
-                return self._mapping
-        elif self.file:
-            path = resolve_mapping_path(self.file)
-            try:
-                text = path.read_text(encoding="utf-8") if self._text is None else self._text
-            except OSError as exc:
-                raise MappingError(self.name, [("", f"cannot be read: {exc.strerror or exc}")]) from None
-        else:
-            text = ""
-        if self._mapping is None or text != self._text:
-            data = parse_yaml(text, self.name) if text else {}
-            self._mapping = build_mapping(merge(data, self.overrides), self.name)
-            self._text = text
-        return self._mapping
-
-    def _read_parameter(self, name: str) -> str:
-        from aws_lambda_powertools.utilities.parameters import get_parameter
-
-        try:
-            value = get_parameter(name, max_age=self.max_age, decrypt=True)
-        except Exception as exc:  # GetParameterError wraps ParameterNotFound, AccessDenied, network errors
-            cause = exc.__cause__ or exc
-            raise MappingError(
-                self.name, [("", f"cannot be read: {type(cause).__name__}: {cause}")]
-            ) from None
-        return str(value)

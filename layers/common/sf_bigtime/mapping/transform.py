@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sf_bigtime.clients.salesforce import OpportunitySnapshot, record_path
+from sf_bigtime.mapping.fields import PLACEHOLDER_RE
 from sf_bigtime.mapping.model import (
-    CLIENT_PICKLISTS,
-    CONTACT_PICKLISTS,
-    PLACEHOLDER_RE,
-    PROJECT_PICKLISTS,
+    STATUS_PICKLIST,
     ClientSection,
     ContactsSection,
     LifecycleAction,
@@ -29,6 +27,7 @@ from sf_bigtime.mapping.model import (
     Source,
     Trigger,
     UpdatePolicy,
+    picklist,
     policy,
 )
 
@@ -113,14 +112,6 @@ def source_value(bt_field: str, source: Source, lookup: Lookup, today: str) -> A
 
 def section_payload(section: Section, lookup: Lookup, today: str, *, sync_only: bool) -> Payload:
     """The fields of a client/project/contact: all writable ones on create, the `sync` ones later."""
-    known = {"client": CLIENT_PICKLISTS, "project": PROJECT_PICKLISTS, "contacts": CONTACT_PICKLISTS}
-    kind = (
-        "client"
-        if isinstance(section, ClientSection)
-        else "project"
-        if isinstance(section, ProjectSection)
-        else "contacts"
-    )
     payload = Payload()
     for bt_field, source in section.fields.items():
         if source is None:
@@ -132,9 +123,9 @@ def section_payload(section: Section, lookup: Lookup, today: str, *, sync_only: 
         if value is None:
             continue
         payload.values[bt_field] = value
-        picklist = source.picklist or known[kind].get(bt_field.lower())
-        if picklist and isinstance(value, str):
-            payload.picklists[bt_field] = picklist
+        list_name = picklist(section, bt_field, source)
+        if list_name and isinstance(value, str):
+            payload.picklists[bt_field] = list_name
     return payload
 
 
@@ -241,7 +232,7 @@ def lifecycle_payload(action: LifecycleAction, opp: OpportunitySnapshot | None, 
     payload = Payload()
     if action.status:
         payload.values["StatusProd"] = action.status
-        payload.picklists["StatusProd"] = PROJECT_PICKLISTS["statusprod"]
+        payload.picklists["StatusProd"] = STATUS_PICKLIST
     if action.note:
         payload.values["StatusProd_nt"] = render(action.note, opportunity_lookup(opp), today)
     if action.inactive is not None:

@@ -32,7 +32,8 @@ from sf_bigtime.clients.ratelimit import RateLimiter
 from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.clients.store import StateStore
 from sf_bigtime.errors import TransientError
-from sf_bigtime.mapping.model import Mapping, MappingError, MappingSource
+from sf_bigtime.mapping.model import Mapping, MappingError
+from sf_bigtime.mapping.source import MappingSource
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.secrets import SecretError, load_bigtime_credentials, load_salesforce_credentials
 from sf_bigtime.settings import SettingsError, WorkerSettings
@@ -56,12 +57,12 @@ def replayed(response: dict[str, Any], _record: DataRecord) -> Replayed:
 
 def mapping_source(settings: WorkerSettings) -> MappingSource:
     """The mapping named by the stack (SSM parameter, file or the bundled default) and its overrides."""
-    overrides: dict[str, Any] = {}
-    if settings.trigger_stages:
-        overrides["trigger"] = {"stages": list(settings.trigger_stages), "any_won": False}
-    if settings.bigtime_project_url:
-        overrides["write_back"] = {"project_url": settings.bigtime_project_url}
-    return MappingSource(settings.mapping_parameter, settings.mapping_file, overrides)
+    return MappingSource.for_stack(
+        parameter=settings.mapping_parameter,
+        file=settings.mapping_file,
+        trigger_stages=settings.trigger_stages,
+        project_url=settings.bigtime_project_url,
+    )
 
 
 def build_context(settings: WorkerSettings, mapping: Mapping) -> SyncContext:
