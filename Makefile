@@ -74,9 +74,9 @@ build: $(SAM_VENV)/.installed ## sam build (python builder, no Docker)
 	$(SAM_ENV) $(SAM) build --template template.yaml
 
 .PHONY: typecheck
-typecheck: $(VENV)/.installed ## mypy: --strict on the layer package (it ships py.typed), checked on ops/ and local/
+typecheck: $(VENV)/.installed ## mypy: --strict on the layer package (it ships py.typed), and the operator package
 	$(VENV)/bin/mypy --strict -p sf_bigtime
-	$(VENV)/bin/mypy -p sf_bigtime_ops -p sf_bigtime_local
+	$(VENV)/bin/mypy -p sf_bigtime_ops
 
 .PHONY: test-unit
 test-unit: $(VENV)/.installed ## the unit tests only (seconds): no moto server, no fakes over HTTP, no local stack

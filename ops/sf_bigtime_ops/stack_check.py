@@ -149,7 +149,7 @@ class Checker:
             self._add(name, "failed", f"{arn} is not valid JSON (expected an object of keys and values)")
             return None
         try:
-            parsed = parse_secret(arn, value, shape)
+            parsed: Any = parse_secret(arn, value, shape)
         except SecretError as exc:
             self._add(name, "failed", f"{exc} (docs/setup.md shows the shape)")
             return None
@@ -291,7 +291,9 @@ class Checker:
         except SyncError as exc:
             self._add("trigger-stages", "failed", f"describe failed: {exc.reason}")
             return
-        stage = next((f for f in opportunity.get("fields") or [] if f.get("name") == "StageName"), {})
+        stage: dict[str, Any] = next(
+            (f for f in opportunity.get("fields") or [] if f.get("name") == "StageName"), {}
+        )
         active = {
             str(v.get("value")).casefold() for v in stage.get("picklistValues") or [] if v.get("active")
         }

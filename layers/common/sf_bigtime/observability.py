@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Metrics, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
@@ -196,7 +197,7 @@ class Emitter:
             return
         with single_metric(
             name=name,
-            unit=spec.unit,
+            unit=MetricUnit(spec.unit),
             value=value,
             namespace=NAMESPACE,
             default_dimensions={"service": self.service, **dimensions},

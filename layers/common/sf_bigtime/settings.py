@@ -1,6 +1,6 @@
 """Runtime settings of the Lambda functions, read from their environment (set by template.yaml).
 
-Only names and ARNs live in the environment; secrets live in Secrets Manager (design decision 8).
+Only names and ARNs live in the environment; secrets live in Secrets Manager (docs/decisions.md#secrets-in-secrets-manager).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class IngestSettings(BaseModel):
     @classmethod
     def _orgs(cls, value: object) -> object:
         value = _split(value)
-        for org in value or ():  # type: ignore[union-attr]
+        for org in value if isinstance(value, tuple | list) else ():
             if not is_salesforce_id(org, "00D"):
                 raise ValueError(f"{org!r} is not a Salesforce org id (00D…, 15 or 18 characters)")
         return value

@@ -1,6 +1,6 @@
 """The mapping: which Opportunities make BigTime projects, and how Salesforce fields become BigTime fields.
 
-It is configuration, not code (design decision 7): a versioned YAML document, validated here by pydantic.
+It is configuration, not code (docs/decisions.md#the-mapping-is-configuration): a versioned YAML document, validated here by pydantic.
 The bundled ``default.yaml`` holds BigTime's own connector's defaults; a stack overrides it with
 its own YAML (an SSM parameter or a file), which is merged onto the default key by key. Every error names
 the key and what is wrong, because the person reading it edits YAML, not Python. The reference for users

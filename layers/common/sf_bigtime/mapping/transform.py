@@ -1,7 +1,7 @@
 """The mapping applied to an Opportunity as read: does it trigger, and what BigTime client, project and
 contacts it becomes. Pure functions over plain data, so every rule is testable without a server.
 
-Picklist-backed fields keep their value *names* here; :mod:`sf_bigtime.sync.run` resolves them to BigTime ids
+Picklist-backed fields keep their value *names* here; :class:`sf_bigtime.sync.context.SyncRun` resolves them to BigTime ids
 (one cached picklist call), because only it talks to BigTime.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sf_bigtime.clients.salesforce import OpportunitySnapshot, record_path
-from sf_bigtime.mapping.fields import PLACEHOLDER_RE
+from sf_bigtime.mapping.fields import PLACEHOLDER_RE, Source, UpdatePolicy
 from sf_bigtime.mapping.model import (
     STATUS_PICKLIST,
     ClientSection,
@@ -24,9 +24,7 @@ from sf_bigtime.mapping.model import (
     LifecycleAction,
     Mapping,
     ProjectSection,
-    Source,
     Trigger,
-    UpdatePolicy,
     picklist,
     policy,
 )
@@ -288,7 +286,7 @@ _READ_ONLY |= {"billingcontactid", "budgethours", "budgetfees", "clientsid"}
 def update_body(current: Any, changes: dict[str, Any]) -> dict[str, Any]:
     """What to POST to update a record: everything BigTime showed us, with the changes applied.
 
-    Whether BigTime clears the fields a POST leaves out is unknown (reference §3), so an update sends the
+    Whether BigTime clears the fields a POST leaves out is not documented (docs/decisions.md#what-we-assume-about-bigtime), so an update sends the
     record back whole (GET Detailed -> merge -> POST). Computed and nested read-only parts stay out.
     """
     body = {

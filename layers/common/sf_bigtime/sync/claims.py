@@ -1,4 +1,4 @@
-"""Create a BigTime object exactly once (design decision 4), the one algorithm behind both the client of
+"""Create a BigTime object exactly once (docs/decisions.md#exactly-one-project-and-one-client), the one algorithm behind both the client of
 an Account and the project of an Opportunity:
 
 1. claim the Account's or Opportunity's item in the state table (another worker holding it: TransientError

@@ -32,8 +32,10 @@ class Outcome:
         return asdict(self)
 
     def changes(self) -> dict[str, Any]:
-        keys = ("created_client", "created_project", "updated_client", "updated_project")
-        keys += ("contacts_added", "contacts_updated", "lifecycle", "wrote_back")
+        keys = (
+            *("created_client", "created_project", "updated_client", "updated_project"),
+            *("contacts_added", "contacts_updated", "lifecycle", "wrote_back"),
+        )
         return {k: getattr(self, k) for k in keys}
 
     @property

@@ -1,6 +1,6 @@
 """The worker's logic: from a SyncRequest to exactly one BigTime client, project and contact set, and the
 result written back onto the Opportunity. Events are triggers, not truth: everything is decided from the
-Opportunity as it reads now (design decision 2), through the mapping (design decision 7).
+Opportunity as it reads now (docs/decisions.md#events-are-triggers-not-truth), through the mapping (docs/decisions.md#the-mapping-is-configuration).
 
 What one sync does, in order:
 

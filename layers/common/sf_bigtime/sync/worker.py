@@ -49,10 +49,10 @@ class Replayed:
     outcome: dict[str, Any]
 
 
-def replayed(response: dict[str, Any], _record: DataRecord) -> Replayed:
+def replayed(response: Any, idempotent_data: DataRecord) -> Replayed:
     """Powertools' ``response_hook``: called only when it returns a stored outcome instead of running the
     sync. The marker travels in the return value, so it is right whichever thread handles the record."""
-    return Replayed(response)
+    return Replayed(dict(response))
 
 
 def mapping_source(settings: WorkerSettings) -> MappingSource:
@@ -184,9 +184,10 @@ class Worker:
         # A batch where every record failed is still a normal reply: the backoff above is the retry
         # policy, and raising would add Lambda errors and ESM backoff on top (Powertools gap, see docs).
         processor.raise_on_entire_batch_failure = False
-        return process_partial_response(
+        response = process_partial_response(
             event=event, record_handler=self.handle_record, processor=processor, context=context
         )
+        return dict(response)
 
     def handle_record(self, record: SQSRecord) -> dict[str, Any]:
         request = SyncRequest.model_validate_json(record.body)
@@ -196,7 +197,7 @@ class Worker:
                 opportunity_id=request.opportunity_id, delivery_id=request.delivery_id, source=request.source
             )
         try:
-            result = self._sync_once(request=request)
+            result: dict[str, Any] | Replayed = self._sync_once(request=request)
         except TransientError as exc:
             self.emitter.emit(obs.SYNC_RETRIED)
             self.emitter.emit(obs.SYNC_ERRORS, Kind="transient", Code=exc.code)
