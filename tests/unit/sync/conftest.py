@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sf_bigtime.mapping.model import build_mapping
+from sf_bigtime.mapping.load import build_mapping
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.sfid import to_18
 from sf_bigtime.sync.context import SyncContext
