@@ -13,8 +13,9 @@ Modules: :mod:`.app` (routes, composite, admin surface), :mod:`.soql` (parser + 
 (records and save rules), :mod:`.triggers` (flows, outbound messages, CDC), :mod:`.auth` (OAuth).
 """
 
-from .app import ApiCall, FakeSalesforce, default_metadata_dir
+from .app import FakeSalesforce, default_metadata_dir
 from .errors import FakeSalesforceError
 from .metadata import MetadataError
+from .usage import ApiCall
 
 __all__ = ["ApiCall", "FakeSalesforce", "FakeSalesforceError", "MetadataError", "default_metadata_dir"]
