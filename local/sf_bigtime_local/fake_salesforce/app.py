@@ -30,6 +30,8 @@ from .auth import DEFAULT_AUDIENCES, Auth
 from .composite import VERSION_PATH, Composite
 from .errors import FakeSalesforceError, bad_request, fault_body, not_found
 from .metadata import load_metadata
+from .product_rules import ProductRules
+from .products import STANDARD_PRICE_BOOK
 from .rest import Call, Queries, Reply, SObjects, allow, parse_json
 from .schema import Schema, SObjectType, standard_schema
 from .store import IdGenerator, Record, Store, WriteContext
@@ -121,7 +123,7 @@ class FakeSalesforce:
         """Back to a fresh org: seeded users only; clears calls, faults, flows, relays and deliveries.
         Issued tokens stay valid (seeded user ids are deterministic)."""
         with self._lock:
-            self.store = Store(self.schema, self.clock, IdGenerator())
+            self.store = Store(self.schema, self.clock, IdGenerator(), rules=[ProductRules()])
             self._calls: list[ApiCall] = []
             self._api_count = 0
             self.queries.cursors.clear()
@@ -173,6 +175,12 @@ class FakeSalesforce:
         org_values = self.store.records[self.org_id].values
         org_values["CreatedById"] = org_values["LastModifiedById"] = ids[0]
         self.integration_user_id, self.owner_user_id = ids[0], ids[1]
+        # Every org has exactly one standard price book; IsStandard cannot be set through the API.
+        book = self.store.create(
+            self._type("Pricebook2"), {"Name": STANDARD_PRICE_BOOK, "IsActive": True}, ctx
+        )
+        book.values["IsStandard"] = True
+        self.standard_pricebook_id = book.id
 
     def close(self) -> None:
         """Stop the background sender (flows, outbound messages, CDC relays) and join its thread."""
