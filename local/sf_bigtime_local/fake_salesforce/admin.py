@@ -52,6 +52,7 @@ def _route(fake: FakeSalesforce, method: str, route: str, data: Any) -> tuple[in
             return 200, [vars(f) for f in fake.faults.pending()]
     simple = {
         ("GET", "calls"): lambda: [c.to_dict() for c in fake.calls],
+        ("GET", "usage"): lambda: fake.usage().to_dict(),
         ("GET", "deliveries"): lambda: fake.deliveries,
         ("GET", "change-events"): lambda: fake.change_events,
     }

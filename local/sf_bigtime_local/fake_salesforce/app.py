@@ -1,4 +1,5 @@
-"""The fake org as a WSGI app: REST routes, composite, token endpoint, admin surface, faults, call log.
+"""The fake org as a WSGI app: lifecycle and seeding, the Python API, authentication, faults, limits and
+the top-level REST router (route families live in :mod:`.rest`, :mod:`.composite`, :mod:`.sobject_collections`).
 
 Every ``/services/data/vNN.N/…`` response carries ``Sforce-Limit-Info: api-usage=N/limit``; errors are
 Salesforce's JSON arrays. One re-entrant lock serialises the store, so the app is thread-safe under
@@ -34,9 +35,10 @@ from .product_rules import ProductRules
 from .products import STANDARD_PRICE_BOOK
 from .rest import Call, Queries, Reply, SObjects, allow, parse_json
 from .schema import Schema, SObjectType, standard_schema
+from .sobject_collections import Collections
 from .store import IdGenerator, Record, Store, WriteContext
 from .triggers import DEFAULT_OM_FIELDS, Flow, Relay, Triggers
-from .usage import ApiCall
+from .usage import ApiCall, Usage, UsageLog, Write, call_kind
 from .values import coerce, to_wire
 
 log = logging.getLogger(__name__)
@@ -115,6 +117,7 @@ class FakeSalesforce:
         self.queries = Queries(self.schema, lambda: self.store, page_size, self._aux_ids.next)
         self.sobjects = SObjects(self.schema, lambda: self.store)
         self.composite = Composite(self._route, lambda: self.store, self._commit)
+        self.collections = Collections(self.schema, lambda: self.store)
         self.reset()
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -124,8 +127,7 @@ class FakeSalesforce:
         Issued tokens stay valid (seeded user ids are deterministic)."""
         with self._lock:
             self.store = Store(self.schema, self.clock, IdGenerator(), rules=[ProductRules()])
-            self._calls: list[ApiCall] = []
-            self._api_count = 0
+            self._usage = UsageLog()
             self.queries.cursors.clear()
             self.faults.clear()
             self.triggers.reset()
@@ -211,7 +213,7 @@ class FakeSalesforce:
         )
         with self._lock:
             result = fn(ctx)
-            self._commit(ctx)
+            self._commit(ctx, rest=False)
         return result
 
     def create(
@@ -374,7 +376,18 @@ class FakeSalesforce:
     def calls(self) -> list[ApiCall]:
         """Recorded ``/services/…`` calls, oldest first (see :class:`ApiCall`)."""
         with self._lock:
-            return list(self._calls)
+            return list(self._usage.calls)
+
+    @property
+    def writes(self) -> list[Write]:
+        """Records saved because of REST requests, oldest first (see :mod:`.usage`)."""
+        with self._lock:
+            return list(self._usage.writes)
+
+    def usage(self) -> Usage:
+        """API calls (total and by kind) and records written through the REST API so far (see :mod:`.usage`)."""
+        with self._lock:
+            return self._usage.usage()
 
     @property
     def deliveries(self) -> list[dict[str, Any]]:
@@ -410,8 +423,9 @@ class FakeSalesforce:
 
     @property
     def api_usage(self) -> int:
+        """The count ``Sforce-Limit-Info`` reports: calls under ``/services/data/vNN.N``."""
         with self._lock:
-            return self._api_count
+            return self._usage.api_count
 
     # --- internals shared by REST and programmatic paths -----------------------------------------
 
@@ -427,8 +441,11 @@ class FakeSalesforce:
         matches = [r for r in self.store.find(user, f, username) if r.values.get("IsActive")]
         return matches[0].id if matches else None
 
-    def _commit(self, ctx: WriteContext) -> None:
+    def _commit(self, ctx: WriteContext, rest: bool = True) -> None:
+        """Hand a transaction's changes to flows and CDC; ``rest``: count them as REST writes."""
         if ctx.changes:
+            if rest:
+                self._usage.record_writes(ctx.changes)
             self.triggers.on_commit(ctx.changes)
             ctx.changes = []
 
@@ -477,9 +494,7 @@ class FakeSalesforce:
         client = _call_client(request.headers.get("Sforce-Call-Options"))
         counted = VERSION_PATH.match(request.path) is not None
         with self._lock:
-            if counted:
-                self._api_count += 1
-            usage = self._api_count
+            usage = self._usage.count_call() if counted else self._usage.api_count
         fault = self.faults.take(request.method, request.path)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
@@ -493,7 +508,7 @@ class FakeSalesforce:
         if counted:
             response.headers["Sforce-Limit-Info"] = f"api-usage={usage}/{self.daily_api_limit}"
         with self._lock:
-            self._calls.append(
+            self._usage.calls.append(
                 ApiCall(
                     method=request.method,
                     path=request.path,
@@ -503,6 +518,7 @@ class FakeSalesforce:
                     time=time.time(),
                     counted=counted,
                     fault=faulted,
+                    kind=call_kind(request.method, request.path),
                 )
             )
         return response
@@ -587,7 +603,7 @@ class FakeSalesforce:
             return self.queries.route(call, head, rest)
         if head == "limits" and not rest:
             allow(call.method, "GET")
-            remaining = max(0, self.daily_api_limit - self._api_count)
+            remaining = max(0, self.daily_api_limit - self._usage.api_count)
             return Reply(
                 200,
                 {
@@ -599,6 +615,8 @@ class FakeSalesforce:
         if head == "composite" and not rest:
             allow(call.method, "POST")
             return self.composite.run(call)
+        if head == "composite" and rest[0] == "sobjects":
+            return self.collections.route(call)
         if head == "sobjects":
             return self.sobjects.route(call)
         raise not_found()

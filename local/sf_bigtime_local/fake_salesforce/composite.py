@@ -1,9 +1,12 @@
-"""``POST /composite``: up to 25 subrequests in one API call, with ``@{ref.path}`` references between them
-and ``allOrNone`` rollback.
+"""``POST /composite``: up to 25 subrequests in one API call, at most 5 of them queries or sObject
+Collections, with ``@{ref.path}`` references between them and ``allOrNone`` rollback.
 
-The response is always HTTP 200 with ``{"compositeResponse": [{"body", "httpHeaders", "httpStatusCode",
+The response is HTTP 200 with ``{"compositeResponse": [{"body", "httpHeaders", "httpStatusCode",
 "referenceId"}, …]}``; a failed subrequest carries its own status and error array, and with ``allOrNone``
-every other subrequest reports ``PROCESSING_HALTED``.
+every other subrequest reports ``PROCESSING_HALTED``. A collection subrequest with a failed record counts
+as failed under the composite's ``allOrNone`` [I], and its successful records report
+``ALL_OR_NONE_OPERATION_ROLLED_BACK``. Too many subrequests is answered like Salesforce answers it (seen in
+a public integration's logs): a single ``LIMIT_EXCEEDED`` entry with ``referenceId`` null [I: HTTP 200].
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .errors import bad_request, not_found
 from .rest import Call, Reply
+from .sobject_collections import ROLLED_BACK, has_failure
 from .store import Store, WriteContext
 
 MAX_SUBREQUESTS = 25
+MAX_HEAVY = 5  # queries and sObject Collections per composite request
 VERSION_PATH = re.compile(r"^/services/data/v(\d+\.\d)(/.*)?$")
 _REF = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
 _REF_ENCODED = re.compile(r"%40%7B(.*?)%7D", re.IGNORECASE)
@@ -50,18 +55,22 @@ class Composite:
         if not isinstance(data, dict) or not isinstance(data.get("compositeRequest"), list):
             raise bad_request("JSON_PARSER_ERROR", "compositeRequest is required and must be an array")
         subrequests = data["compositeRequest"]
-        if not subrequests or len(subrequests) > MAX_SUBREQUESTS:
-            raise bad_request(
-                "INVALID_BATCH_REQUEST",
-                f"A composite request needs 1 to {MAX_SUBREQUESTS} subrequests, got {len(subrequests)}",
-            )
+        if not subrequests:
+            raise bad_request("INVALID_BATCH_REQUEST", "A composite request needs at least one subrequest")
+        if len(subrequests) > MAX_SUBREQUESTS:
+            return _limit_exceeded(f"The request can’t contain more than {MAX_SUBREQUESTS} operations.")
         _check_references(subrequests)
+        if sum(_is_heavy(sub["url"]) for sub in subrequests) > MAX_HEAVY:
+            return _limit_exceeded(  # [I] the wording
+                f"The request can’t contain more than {MAX_HEAVY} query or sObject Collections operations."
+            )
         all_or_none = bool(data.get("allOrNone", False))
         store = self.store()
         snapshot = store.snapshot() if all_or_none else None
         results: list[dict[str, Any]] = []
         bodies: dict[str, Any] = {}
         failed = False
+        kept: set[int] = set()  # results reported as they are after a rollback
         for sub in subrequests:
             ref = sub["referenceId"]
             if failed:
@@ -80,7 +89,11 @@ class Composite:
                     "referenceId": ref,
                 }
             )
-            if reply.status < 400:
+            if all_or_none and has_failure(reply.body):
+                failed = True
+                kept.add(len(results) - 1)
+                results[-1]["body"] = _rolled_back(reply.body, creating=sub["method"].upper() == "POST")
+            elif reply.status < 400:
                 bodies[ref] = reply.body
                 if not all_or_none:
                     self.commit(sub_ctx)
@@ -89,7 +102,10 @@ class Composite:
         if all_or_none and failed:
             store.restore(snapshot)
             ctx.changes = []
-            results = [r if r["httpStatusCode"] >= 400 else _halted(r["referenceId"]) for r in results]
+            results = [
+                r if r["httpStatusCode"] >= 400 or i in kept else _halted(r["referenceId"])
+                for i, r in enumerate(results)
+            ]
         return Reply(200, {"compositeResponse": results})
 
     def _subrequest(self, sub: dict[str, Any], bodies: dict[str, Any], ctx: WriteContext) -> Reply:
@@ -102,13 +118,48 @@ class Composite:
             return Reply(404, not_found().body())
         segments = [unquote(s) for s in (m.group(2) or "").strip("/").split("/") if s]
         params = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        if segments[:1] == ["composite"]:
+        if segments[:1] == ["composite"] and segments[1:2] != ["sobjects"]:
             return Reply(
                 400,
                 bad_request("INVALID_INPUT", "A composite request cannot contain another composite").body(),
             )
         payload = _substitute_json(sub.get("body"), bodies)
         return self.route(Call(sub["method"].upper(), m.group(1), segments, params, lambda: payload, ctx))
+
+
+def _is_heavy(url: str) -> bool:
+    """Queries and sObject Collections count against the composite's limit of five."""
+    m = VERSION_PATH.match(urlsplit(url).path)
+    segments = [s for s in ((m.group(2) or "") if m else "").split("/") if s]
+    return segments[:1] in (["query"], ["queryAll"]) or segments[:2] == ["composite", "sobjects"]
+
+
+def _limit_exceeded(message: str) -> Reply:
+    body = [{"errorCode": "LIMIT_EXCEEDED", "message": message}]
+    return Reply(
+        200,
+        {
+            "compositeResponse": [
+                {"body": body, "httpHeaders": {}, "httpStatusCode": 400, "referenceId": None}
+            ]
+        },
+    )
+
+
+def _rolled_back(results: list[dict[str, Any]], creating: bool) -> list[dict[str, Any]]:
+    """A collection's successful records, after the composite rolled them back: records it created report
+    no id (they never existed), updated ones keep theirs."""
+    out = []
+    for result in results:
+        if result.get("success"):
+            new = creating or bool(result.get("created"))
+            rolled: dict[str, Any] = {} if new else {"id": result.get("id")}
+            rolled.update(success=False, errors=[dict(ROLLED_BACK)])
+            if "created" in result:
+                rolled["created"] = False
+            result = rolled
+        out.append(result)
+    return out
 
 
 def _check_references(subrequests: list[Any]) -> None:
