@@ -1,49 +1,38 @@
-"""The fake org as a WSGI app: lifecycle and seeding, the Python API, authentication, faults, limits and
-the top-level REST router (route families live in :mod:`.rest`, :mod:`.composite`, :mod:`.sobject_collections`).
+"""The fake org: lifecycle and seeding, the Python API, and the top-level REST router. HTTP handling lives in
+:mod:`.gateway`; route families in :mod:`.rest`, :mod:`.composite` and :mod:`.sobject_collections`.
 
 Every ``/services/data/vNN.N/…`` response carries ``Sforce-Limit-Info: api-usage=N/limit``; errors are
-Salesforce's JSON arrays. One re-entrant lock serialises the store, so the app is thread-safe under
-werkzeug's threaded server; fault delays and outgoing deliveries happen outside it.
+Salesforce's JSON arrays. One re-entrant lock (``lock``) serialises the store, so the app is thread-safe
+under werkzeug's threaded server; fault delays and outgoing deliveries happen outside it.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import threading
-import time
-import traceback
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import unquote, urlsplit
-
-from werkzeug.wrappers import Request, Response
 
 from sf_bigtime.sfid import to_18
-from sf_bigtime_local.faults import Fault, FaultInjector
+from sf_bigtime_local.faults import FaultInjector
 
 from . import soql
-from .admin import admin
 from .auth import DEFAULT_AUDIENCES, Auth
-from .composite import VERSION_PATH, Composite
-from .errors import FakeSalesforceError, bad_request, fault_body, not_found
+from .composite import Composite
+from .errors import FakeSalesforceError, bad_request, not_found
+from .gateway import Gateway
 from .metadata import load_metadata
 from .product_rules import ProductRules
 from .products import STANDARD_PRICE_BOOK
-from .rest import Call, Queries, Reply, SObjects, allow, parse_json
+from .rest import Call, Queries, Reply, SObjects, allow
 from .schema import Schema, SObjectType, standard_schema
 from .sobject_collections import Collections
 from .store import IdGenerator, Record, Store, WriteContext
 from .triggers import DEFAULT_OM_FIELDS, Flow, Relay, Triggers
-from .usage import ApiCall, Usage, UsageLog, Write, call_kind
+from .usage import ApiCall, Usage, UsageLog, Write
 from .values import coerce, to_wire
-
-log = logging.getLogger(__name__)
-
-JSON_TYPE = "application/json;charset=UTF-8"
 
 
 def default_metadata_dir() -> Path | None:
@@ -52,13 +41,6 @@ def default_metadata_dir() -> Path | None:
         Path(__file__).resolve().parents[3] / "salesforce" / "force-app" / "main" / "default" / "objects"
     )
     return candidate if candidate.is_dir() else None
-
-
-def version_label(version: str) -> str:
-    """Release name of an API version: 31.0 is Summer '14, then three releases a year."""
-    index = int(float(version)) - 31
-    season = ("Summer", "Winter", "Spring")[index % 3]
-    return f"{season} '{14 + (index + 2) // 3:02d}"
 
 
 class FakeSalesforce:
@@ -102,22 +84,23 @@ class FakeSalesforce:
         self.metadata_dir = source
         self.auth = Auth(self.org_id, client_id, client_secret, jwt_public_key, jwt_audiences)
         self.faults = FaultInjector()
-        self._lock = threading.RLock()
-        self._host = "127.0.0.1"
+        self.lock = threading.RLock()
+        self.host = "127.0.0.1"
         self._aux_ids = IdGenerator()  # query locators, notifications, flows: not part of record rollback
         self.triggers = Triggers(
             self.schema,
-            self._lock,
+            self.lock,
             self.org_id,
-            lambda: self._host,
+            lambda: self.host,
             api_version,
             self._record_any,
             self._aux_ids.next,
         )
         self.queries = Queries(self.schema, lambda: self.store, page_size, self._aux_ids.next)
         self.sobjects = SObjects(self.schema, lambda: self.store)
-        self.composite = Composite(self._route, lambda: self.store, self._commit)
+        self.composite = Composite(self.route, lambda: self.store, self.commit)
         self.collections = Collections(self.schema, lambda: self.store)
+        self.gateway = Gateway(self)
         self.reset()
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -125,9 +108,9 @@ class FakeSalesforce:
     def reset(self) -> None:
         """Back to a fresh org: seeded users only; clears calls, faults, flows, relays and deliveries.
         Issued tokens stay valid (seeded user ids are deterministic)."""
-        with self._lock:
+        with self.lock:
             self.store = Store(self.schema, self.clock, IdGenerator(), rules=[ProductRules()])
-            self._usage = UsageLog()
+            self.usage_log = UsageLog()
             self.queries.cursors.clear()
             self.faults.clear()
             self.triggers.reset()
@@ -211,9 +194,9 @@ class FakeSalesforce:
         ctx = WriteContext(
             user_id or self.owner_user_id, client, api=client is not None, version=self.api_version
         )
-        with self._lock:
+        with self.lock:
             result = fn(ctx)
-            self._commit(ctx, rest=False)
+            self.commit(ctx, rest=False)
         return result
 
     def create(
@@ -227,7 +210,7 @@ class FakeSalesforce:
         """All fields in wire format (no ``attributes``); ``None`` if unknown. Deleted records are returned
         with ``IsDeleted`` true (they sit in the recycle bin)."""
         obj = self._type(sobject)
-        with self._lock:
+        with self.lock:
             record = self.store.get(record_id)
             if record is None or record.sobject is not obj:
                 return None
@@ -270,7 +253,7 @@ class FakeSalesforce:
 
     def query(self, text: str, include_deleted: bool = False) -> dict[str, Any]:
         """Run SOQL without paging or API accounting: ``{"totalSize", "done", "records"}``."""
-        with self._lock:
+        with self.lock:
             result = soql.execute(
                 text,
                 self.schema,
@@ -283,15 +266,15 @@ class FakeSalesforce:
 
     def issue_token(self, username: str | None = None) -> str:
         """A valid bearer token (integration user unless ``username``), e.g. for ``session_id=`` mode."""
-        with self._lock:
-            user_id = self._user_by_username(username) if username else self.integration_user_id
+        with self.lock:
+            user_id = self.user_by_username(username) if username else self.integration_user_id
             if user_id is None:
                 raise ValueError(f"unknown username {username!r}")
             return self.auth.issue(user_id)
 
     def expire_sessions(self) -> None:
         """Invalidate every issued token: the next call gets 401 INVALID_SESSION_ID."""
-        with self._lock:
+        with self.lock:
             self.auth.expire_all()
 
     def add_flow(
@@ -375,36 +358,36 @@ class FakeSalesforce:
     @property
     def calls(self) -> list[ApiCall]:
         """Recorded ``/services/…`` calls, oldest first (see :class:`ApiCall`)."""
-        with self._lock:
-            return list(self._usage.calls)
+        with self.lock:
+            return list(self.usage_log.calls)
 
     @property
     def writes(self) -> list[Write]:
         """Records saved because of REST requests, oldest first (see :mod:`.usage`)."""
-        with self._lock:
-            return list(self._usage.writes)
+        with self.lock:
+            return list(self.usage_log.writes)
 
     def usage(self) -> Usage:
         """API calls (total and by kind) and records written through the REST API so far (see :mod:`.usage`)."""
-        with self._lock:
-            return self._usage.usage()
+        with self.lock:
+            return self.usage_log.usage()
 
     @property
     def deliveries(self) -> list[dict[str, Any]]:
         """Every outgoing delivery attempt: kind (json|outbound_message|cdc), url, status, body, response, …"""
-        with self._lock:
+        with self.lock:
             return [dict(d) for d in self.triggers.state.deliveries]
 
     @property
     def change_events(self) -> list[dict[str, Any]]:
         """``OpportunityChangeEvent`` payloads in commit order."""
-        with self._lock:
+        with self.lock:
             return [dict(e) for e in self.triggers.state.change_events]
 
     @property
     def pending_notifications(self) -> list[dict[str, Any]]:
         """Outbound-message notifications not yet acknowledged."""
-        with self._lock:
+        with self.lock:
             return [
                 {"id": n.id, "record_id": n.record_id, "flow_id": fid, "attempts": n.attempts}
                 for fid, queue in self.triggers.state.queues.items()
@@ -413,27 +396,27 @@ class FakeSalesforce:
 
     @property
     def dropped_notifications(self) -> list[dict[str, Any]]:
-        with self._lock:
+        with self.lock:
             return list(self.triggers.state.dropped)
 
     @property
     def instance_url(self) -> str:
         """``https://<host:port>`` as the last request addressed the fake (what a token response carries)."""
-        return f"https://{self._host}"
+        return f"https://{self.host}"
 
     @property
     def api_usage(self) -> int:
         """The count ``Sforce-Limit-Info`` reports: calls under ``/services/data/vNN.N``."""
-        with self._lock:
-            return self._usage.api_count
+        with self.lock:
+            return self.usage_log.api_count
 
     # --- internals shared by REST and programmatic paths -----------------------------------------
 
     def _record_any(self, record_id: str) -> Record | None:
-        with self._lock:
+        with self.lock:
             return self.store.get(record_id)
 
-    def _user_by_username(self, username: str) -> str | None:
+    def user_by_username(self, username: str) -> str | None:
         user = self.schema.get("User")
         assert user is not None
         f = user.field("Username")
@@ -441,152 +424,22 @@ class FakeSalesforce:
         matches = [r for r in self.store.find(user, f, username) if r.values.get("IsActive")]
         return matches[0].id if matches else None
 
-    def _commit(self, ctx: WriteContext, rest: bool = True) -> None:
+    def commit(self, ctx: WriteContext, rest: bool = True) -> None:
         """Hand a transaction's changes to flows and CDC; ``rest``: count them as REST writes."""
         if ctx.changes:
             if rest:
-                self._usage.record_writes(ctx.changes)
+                self.usage_log.record_writes(ctx.changes)
             self.triggers.on_commit(ctx.changes)
             ctx.changes = []
 
     # --- WSGI ------------------------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        request = Request(environ)
-        try:
-            if request.path.startswith("/__fake/"):
-                status, body = admin(
-                    self, request.method, request.path[len("/__fake/") :], request.get_data()
-                )
-                response = self._json(status, body)
-            elif request.path.startswith("/services/"):
-                response = self._services(request)
-            else:
-                response = self._json(
-                    404,
-                    [
-                        {
-                            "message": "The requested resource does not exist",
-                            "errorCode": "NOT_FOUND",
-                            "fields": [],
-                        }
-                    ],
-                )
-        except Exception:  # never crash the server thread: answer like Salesforce's 500
-            log.exception("fake Salesforce failed")
-            response = self._json(
-                500,
-                [{"message": traceback.format_exc(limit=3), "errorCode": "UNKNOWN_EXCEPTION", "fields": []}],
-            )
-        return response(environ, start_response)
-
-    @staticmethod
-    def _json(
-        status: int, body: Any, headers: dict[str, str] | None = None, pretty: bool = False
-    ) -> Response:
-        if status == 204 or body is None:
-            return Response(status=status, headers=headers or {})
-        text = json.dumps(body, indent=2 if pretty else None, separators=None if pretty else (",", ":"))
-        return Response(text, status=status, headers=headers or {}, content_type=JSON_TYPE)
-
-    def _services(self, request: Request) -> Response:
-        self._host = request.host or self._host
-        client = _call_client(request.headers.get("Sforce-Call-Options"))
-        counted = VERSION_PATH.match(request.path) is not None
-        with self._lock:
-            usage = self._usage.count_call() if counted else self._usage.api_count
-        fault = self.faults.take(request.method, request.path)
-        if fault is not None and fault.delay:
-            time.sleep(fault.delay)
-        faulted = fault is not None and bool(fault.status)
-        if fault is not None and fault.status and not fault.after:
-            response = self._fault_response(fault)
-        else:
-            response = self._handle(request, client, usage)
-            if fault is not None and fault.status and fault.after:
-                response = self._fault_response(fault)
-        if counted:
-            response.headers["Sforce-Limit-Info"] = f"api-usage={usage}/{self.daily_api_limit}"
-        with self._lock:
-            self._usage.calls.append(
-                ApiCall(
-                    method=request.method,
-                    path=request.path,
-                    query=request.query_string.decode("latin-1"),
-                    status=response.status_code,
-                    call_client=client,
-                    time=time.time(),
-                    counted=counted,
-                    fault=faulted,
-                    kind=call_kind(request.method, request.path),
-                )
-            )
-        return response
-
-    def _fault_response(self, fault: Fault) -> Response:
-        body = fault.body if fault.body is not None else fault_body(fault.status)
-        if isinstance(body, str | bytes):
-            response = Response(body, status=fault.status, content_type="text/plain;charset=UTF-8")
-        else:
-            response = self._json(fault.status, body)
-        for key, value in fault.headers.items():
-            response.headers[key] = value
-        return response
-
-    def _handle(self, request: Request, client: str | None, usage: int) -> Response:
-        path = request.path
-        pretty = request.headers.get("X-PrettyPrint", "") == "1"
-        if path == "/services/oauth2/token":
-            if request.method != "POST":
-                return self._json(
-                    405, {"error": "invalid_request", "error_description": "must use HTTP POST"}
-                )
-            with self._lock:
-                status, body = self.auth.token_endpoint(
-                    request.form,
-                    request.headers.get("Authorization"),
-                    request.host,
-                    self.integration_user_id,
-                    self._user_by_username,
-                )
-            return self._json(status, body)
-        if path.rstrip("/") == "/services/data" and request.method == "GET":
-            return self._json(200, self._versions(), pretty=pretty)
-        m = VERSION_PATH.match(path)
-        if m is None:
-            return self._json(404, not_found().body())
-        version = m.group(1)
-        if not 31 <= float(version) <= max(67.0, float(self.api_version)):
-            return self._json(404, not_found().body())
-        with self._lock:
-            user_id = self.auth.user_for(request.headers.get("Authorization"))
-        if user_id is None:
-            body = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
-            return self._json(401, body, {"WWW-Authenticate": 'Token realm="Salesforce"'})
-        if usage > self.daily_api_limit:
-            return self._json(
-                403, bad_request("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.").body()
-            )
-        segments = _segments(request, m.group(0)[: len("/services/data/v") + len(version)])
-        params = {k: request.args.get(k, "") for k in request.args}
-        raw = request.get_data()
-        ctx = WriteContext(user_id, client, api=True, version=version)
-        with self._lock:
-            reply = self._route(Call(request.method, version, segments, params, lambda: parse_json(raw), ctx))
-            if reply.status < 300:
-                self._commit(ctx)
-        return self._json(reply.status, reply.body, reply.headers, pretty=pretty)
-
-    def _versions(self) -> list[dict[str, str]]:
-        top = max(67, int(float(self.api_version)))
-        versions = [f"{v}.0" for v in range(31, top + 1)]
-        if self.api_version not in versions:
-            versions.append(self.api_version)
-        return [{"label": version_label(v), "url": f"/services/data/v{v}", "version": v} for v in versions]
+        return self.gateway(environ, start_response)
 
     # --- REST routing (called under the lock) ----------------------------------------------------
 
-    def _route(self, call: Call) -> Reply:
+    def route(self, call: Call) -> Reply:
         try:
             return self._dispatch(call)
         except FakeSalesforceError as err:
@@ -603,7 +456,7 @@ class FakeSalesforce:
             return self.queries.route(call, head, rest)
         if head == "limits" and not rest:
             allow(call.method, "GET")
-            remaining = max(0, self.daily_api_limit - self._usage.api_count)
+            remaining = max(0, self.daily_api_limit - self.usage_log.api_count)
             return Reply(
                 200,
                 {
@@ -620,25 +473,3 @@ class FakeSalesforce:
         if head == "sobjects":
             return self.sobjects.route(call)
         raise not_found()
-
-
-# --- helpers ------------------------------------------------------------------------------------------
-
-
-def _call_client(header: str | None) -> str | None:
-    """``Sforce-Call-Options: client=bigtime-sync, defaultNamespace=x`` → ``bigtime-sync``."""
-    for part in (header or "").split(","):
-        key, _, value = part.strip().partition("=")
-        if key.strip().lower() == "client" and value.strip():
-            return value.strip()
-    return None
-
-
-def _segments(request: Request, prefix: str) -> list[str]:
-    """Path segments after ``/services/data/vNN.N``, split on the raw URI so ``%2F`` in an external id
-    stays inside its segment, then percent-decoded."""
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
-    path = urlsplit(raw).path if raw else request.path
-    if not path.startswith(prefix):
-        path = request.path
-    return [unquote(s) for s in path[len(prefix) :].strip("/").split("/") if s]
