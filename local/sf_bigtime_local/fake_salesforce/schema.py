@@ -99,6 +99,7 @@ class Field:
 _DEFAULTED = frozenset(
     {"Id", "OwnerId", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById"}
     | {"SystemModstamp", "IsWon", "IsClosed", "Probability", "ForecastCategoryName"}
+    | {"HasOpportunityLineItem", "IsStandard"}
 )
 
 
