@@ -99,6 +99,7 @@ class Field:
 _DEFAULTED = frozenset(
     {"Id", "OwnerId", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById"}
     | {"SystemModstamp", "IsWon", "IsClosed", "Probability", "ForecastCategoryName"}
+    | {"HasOpportunityLineItem", "IsStandard"}
 )
 
 
@@ -380,7 +381,8 @@ def _object(name: str, label: str, plural: str, fields: list[Field], **kw: Any) 
 
 def standard_schema() -> Schema:
     """The standard objects with the fields this project reads and writes (the org, users, the Opportunity,
-    its Account, contact roles and contacts), typed and sized as in Salesforce's Object Reference."""
+    its Account, contact roles and contacts), typed and sized as in Salesforce's Object Reference, plus
+    products, price books, line items and the opportunity team (:mod:`.products`)."""
     schema = Schema()
     schema.add(
         _object(
@@ -502,6 +504,13 @@ def standard_schema() -> Schema:
                 ),
                 _ref("RecordTypeId", "RecordType", "RecordType", "Record Type ID"),
                 _ref("OwnerId", "User", "Owner", "Owner ID"),
+                _ref(
+                    "Pricebook2Id",
+                    "Pricebook2",
+                    "Pricebook2",
+                    "Price Book ID",
+                    child_relationship="Opportunities",
+                ),
                 _text("Name", 120, "Name", required=True),
                 Field("Description", "textarea", "Description", length=32000),
                 _picklist(
@@ -516,6 +525,7 @@ def standard_schema() -> Schema:
                 _ro("IsClosed", "boolean", "Closed"),
                 _ro("IsWon", "boolean", "Won"),
                 _picklist("ForecastCategoryName", FORECAST_CATEGORIES, "Forecast Category", restricted=True),
+                _ro("HasOpportunityLineItem", "boolean", "Has Line Item"),
             ],
         )
     )
@@ -549,4 +559,8 @@ def standard_schema() -> Schema:
             ],
         )
     )
+    # Imported here: products builds on this module's field helpers.
+    from .products import add_product_objects
+
+    add_product_objects(schema)
     return schema

@@ -8,10 +8,10 @@ The app holds one lock around every call, so the store itself is not locked.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sf_bigtime.sfid import checksum, is_salesforce_id, to_18
 
@@ -90,13 +90,48 @@ class WriteContext:
     changes: list[Change] = field(default_factory=list)
 
 
+class SaveRules(Protocol):
+    """Object-specific rules Salesforce applies on save (line items, price books, …), hooked into the store.
+
+    ``before_save`` validates and derives values before anything is written (raise to refuse the save);
+    ``before_delete`` runs for every record a delete would remove (cascades included) before any is removed;
+    the ``after_*`` hooks may write other records as system changes (roll-ups) through the store.
+    """
+
+    def before_save(
+        self,
+        store: Store,
+        sobject: SObjectType,
+        values: dict[str, Any],
+        given: dict[str, Any],
+        old: dict[str, Any] | None,
+    ) -> None: ...
+
+    def after_save(
+        self, store: Store, record: Record, old: dict[str, Any] | None, ctx: WriteContext
+    ) -> None: ...
+
+    def before_delete(self, store: Store, record: Record) -> None: ...
+
+    def after_delete(self, store: Store, record: Record, ctx: WriteContext) -> None: ...
+
+    def after_undelete(self, store: Store, record: Record, ctx: WriteContext) -> None: ...
+
+
 class Store:
     """All records by id, and per object in insertion order."""
 
-    def __init__(self, schema: Schema, clock: Callable[[], datetime], ids: IdGenerator) -> None:
+    def __init__(
+        self,
+        schema: Schema,
+        clock: Callable[[], datetime],
+        ids: IdGenerator,
+        rules: Iterable[SaveRules] = (),
+    ) -> None:
         self.schema = schema
         self.clock = clock
         self.ids = ids
+        self.rules = list(rules)
         self.records: dict[str, Record] = {}
         self.by_type: dict[str, dict[str, Record]] = {name: {} for name in schema.objects}
 
@@ -148,6 +183,8 @@ class Store:
             values["OwnerId"] = ctx.user_id
         values.update(given)
         _derive(sobject, values, given, old=None)
+        for rule in self.rules:
+            rule.before_save(self, sobject, values, given, None)
         self._check_required(sobject, values)
         self._check_unique(sobject, values, exclude=None)
         now = self.now()
@@ -159,7 +196,7 @@ class Store:
         self.records[record.id] = record
         self.by_type[sobject.name.lower()][record.id] = record
         self._log(ctx, "CREATE", record, None, [], [])
-        self._after_save(record, ctx)
+        self._after_save(record, None, ctx)
         return record
 
     def update(self, record: Record, data: Any, ctx: WriteContext) -> None:
@@ -169,13 +206,16 @@ class Store:
         if record.deleted:
             raise entity_is_deleted()
         given = self._prepare(sobject, data, creating=False)
-        values = dict(record.values)
+        old = record.values
+        values = dict(old)
         values.update(given)
-        _derive(sobject, values, given, old=record.values)
+        _derive(sobject, values, given, old=old)
+        for rule in self.rules:
+            rule.before_save(self, sobject, values, given, old)
         self._check_required(sobject, values)
         self._check_unique(sobject, values, exclude=record.id)
         self._apply_update(record, values, ctx)
-        self._after_save(record, ctx)
+        self._after_save(record, old, ctx)
 
     def delete(self, record: Record, ctx: WriteContext) -> None:
         if not record.sobject.deletable:
@@ -184,8 +224,15 @@ class Store:
             )
         if record.deleted:
             raise entity_is_deleted()
+        tree = self._cascade(record)
+        for doomed in tree:
+            for rule in self.rules:
+                rule.before_delete(self, doomed)
         record.nulled_refs = []
         self._delete_tree(record, record, ctx)
+        for gone in tree:
+            for rule in self.rules:
+                rule.after_delete(self, gone, ctx)
 
     def undelete(self, record: Record, ctx: WriteContext) -> None:
         if not record.deleted:
@@ -204,6 +251,25 @@ class Store:
             if child is not None and child.values.get(name) is None:
                 child.values[name] = old
         record.nulled_refs = []
+        for r in group:
+            for rule in self.rules:
+                rule.after_undelete(self, r, ctx)
+
+    # --- system writes (roll-ups and copied values, used by save rules) ------------------------------
+
+    def system_update(self, record: Record, changes: dict[str, Any], ctx: WriteContext) -> None:
+        """Write ``changes`` to ``record`` as the platform does for a roll-up: no validation, but a real
+        save (LastModifiedDate bumps, CDC and flows see an UPDATE). Nothing happens if nothing changes."""
+        if all(record.values.get(k) == v for k, v in changes.items()):
+            return
+        self._apply_update(record, {**record.values, **changes}, ctx)
+
+    def live_children(self, sobject: str, field_name: str, parent_id: str) -> list[Record]:
+        """Live records of ``sobject`` whose ``field_name`` points at ``parent_id``."""
+        found = self.schema.get(sobject)
+        if found is None:
+            return []
+        return [r for r in self.all(found) if r.values.get(field_name) == parent_id]
 
     # --- transactions ----------------------------------------------------------------------------
 
@@ -318,7 +384,9 @@ class Store:
         record.values = values
         self._log(ctx, "UPDATE", record, old, changed, nulled)
 
-    def _after_save(self, record: Record, ctx: WriteContext) -> None:
+    def _after_save(self, record: Record, old: dict[str, Any] | None, ctx: WriteContext) -> None:
+        for rule in self.rules:
+            rule.after_save(self, record, old, ctx)
         # Only one primary contact role per opportunity: marking one primary clears the others.
         if record.sobject.name == "OpportunityContactRole" and record.values.get("IsPrimary"):
             opp = record.values.get("OpportunityId")
@@ -331,6 +399,17 @@ class Store:
                     values = dict(other.values)
                     values["IsPrimary"] = False
                     self._apply_update(other, values, ctx)
+
+    def _cascade(self, record: Record) -> list[Record]:
+        """``record`` and every live record a delete of it would cascade to."""
+        out = [record]
+        for rel in record.sobject.children.values():
+            child_type = self.schema.get(rel.child)
+            if rel.cascade_delete and child_type is not None:
+                for child in self.all(child_type):
+                    if child.values.get(rel.field) == record.id:
+                        out.extend(self._cascade(child))
+        return out
 
     def _delete_tree(self, record: Record, root: Record, ctx: WriteContext) -> None:
         record.deleted = True

@@ -26,78 +26,11 @@ from simple_salesforce.exceptions import (
     SalesforceMoreThanOneRecord,
     SalesforceResourceNotFound,
 )
-from werkzeug.wrappers import Request, Response
 
 from sf_bigtime_local.fake_salesforce import FakeSalesforce, default_metadata_dir
 from sf_bigtime_local.httpserver import BackgroundServer
+from tests.integration.local.fake_sf import ORG, VERSION, LocalFakeSession, Receiver, wait_for
 from tests.keys import rsa_pem
-
-VERSION = "66.0"
-ORG = "00D5w000004abcdEAA"
-
-
-class LocalFakeSession(requests.Session):
-    """Send every https://<any host> URL simple-salesforce builds to the local fake over plain http."""
-
-    def __init__(self, base: str) -> None:
-        super().__init__()
-        self.base = base
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        kwargs.setdefault("timeout", 10)
-        return super().request(method, re.sub(r"^https://[^/]+", self.base, url), *args, **kwargs)
-
-
-class Receiver:
-    """A tiny HTTP endpoint that records requests and answers from a script (default: 200 + SOAP Ack)."""
-
-    ACK = (
-        '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/'
-        'envelope/"><soapenv:Body><notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound">'
-        "<Ack>true</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>"
-    )
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.script: list[int] = []  # statuses to answer first, then 200
-        self.lock = threading.Lock()
-        self.server = BackgroundServer(self, name="receiver")
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        request = Request(environ)
-        with self.lock:
-            self.requests.append(
-                {
-                    "path": request.path,
-                    "headers": dict(request.headers),
-                    "body": request.get_data(as_text=True),
-                }
-            )
-            status = self.script.pop(0) if self.script else 200
-        return Response(self.ACK if status == 200 else "down", status=status, content_type="text/xml")(
-            environ, start_response
-        )
-
-    def url(self, path: str = "/hook") -> str:
-        return self.server.url + path
-
-    def wait(self, count: int, timeout: float = 5.0, path: str | None = None) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while True:
-            with self.lock:
-                got = [r for r in self.requests if path is None or r["path"] == path]
-            if len(got) >= count or time.monotonic() > deadline:
-                return got
-            time.sleep(0.01)
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.01)
 
 
 @pytest.fixture(scope="module")

@@ -320,6 +320,132 @@ def test_query_all_includes_deleted_records() -> None:
     assert [(r["Id"], r["IsDeleted"]) for r in deleted] == [(acc, True)]
 
 
+# --- line items and the opportunity team --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def priced() -> FakeSalesforce:
+    """Two priced opportunities (one with a team) and a bare one, on the standard price book."""
+    fake = FakeSalesforce(clock=lambda: NOW)
+    book = fake.standard_pricebook_id
+    consulting = fake.create(
+        "Product2",
+        {"Name": "Consulting", "ProductCode": "C-1", "Family": "Services", "QuantityUnitOfMeasure": "Hours"},
+    )
+    licence = fake.create("Product2", {"Name": "Licence", "ProductCode": "L-1", "Family": "Software"})
+    entries = {
+        product: fake.create(
+            "PricebookEntry",
+            {"Pricebook2Id": book, "Product2Id": product, "UnitPrice": 100, "IsActive": True},
+        )
+        for product in (consulting, licence)
+    }
+    pm = fake.create("User", {"Username": "pm@a.example", "LastName": "Manager", "Email": "pm@a.example"})
+    for name, lines in (
+        ("Big", [(consulting, 30, "2026-09-01"), (licence, 2, "2026-08-01")]),
+        ("Small", [(consulting, 4, None)]),
+        ("Bare", []),
+    ):
+        IDS[name] = fake.create(
+            "Opportunity", {"Name": name, "StageName": "Closed Won", "CloseDate": "2026-07-01"}
+        )
+        for product, quantity, day in lines:
+            fake.create(
+                "OpportunityLineItem",
+                {
+                    "OpportunityId": IDS[name],
+                    "PricebookEntryId": entries[product],
+                    "Quantity": quantity,
+                    "UnitPrice": 90,
+                    "ServiceDate": day,
+                },
+            )
+    fake.create(
+        "OpportunityTeamMember", {"OpportunityId": IDS["Big"], "UserId": pm, "TeamMemberRole": "Sales Rep"}
+    )
+    return fake
+
+
+def test_three_child_subqueries_over_several_opportunities(priced: FakeSalesforce) -> None:
+    ids = ", ".join(f"'{IDS[n]}'" for n in ("Bare", "Small", "Big"))
+    result = priced.query(
+        "SELECT Name, Amount, (SELECT Id FROM OpportunityContactRoles), "
+        "(SELECT Quantity, TotalPrice, ServiceDate, Product2.Name, Product2.Family, Product2.QuantityUnitOfMeasure, "
+        "PricebookEntry.Product2.ProductCode FROM OpportunityLineItems ORDER BY ServiceDate NULLS LAST), "
+        f"(SELECT User.Email, User.Name, TeamMemberRole FROM OpportunityTeamMembers) FROM Opportunity WHERE Id IN ({ids}) "
+        "ORDER BY Amount DESC NULLS LAST"
+    )
+    big, small, bare = result["records"]
+    assert [r["Name"] for r in result["records"]] == ["Big", "Small", "Bare"]
+    assert (big["Amount"], small["Amount"], bare["Amount"]) == (2880.0, 360.0, None)
+    assert [
+        (li["ServiceDate"], li["Product2"]["Family"], li["PricebookEntry"]["Product2"]["ProductCode"])
+        for li in big["OpportunityLineItems"]["records"]
+    ] == [("2026-08-01", "Software", "L-1"), ("2026-09-01", "Services", "C-1")]
+    assert big["OpportunityTeamMembers"]["records"][0]["User"] == {
+        "attributes": big["OpportunityTeamMembers"]["records"][0]["User"]["attributes"],
+        "Email": "pm@a.example",
+        "Name": "Manager",
+    }
+    assert big["OpportunityContactRoles"] is None and small["OpportunityTeamMembers"] is None
+    assert bare["OpportunityLineItems"] is None
+
+
+def test_filters_on_line_items_and_their_parents(priced: FakeSalesforce) -> None:
+    services = priced.query(
+        "SELECT Name, (SELECT TotalPrice FROM OpportunityLineItems WHERE Product2.Family = 'Services' "
+        "ORDER BY TotalPrice DESC LIMIT 1) FROM Opportunity WHERE HasOpportunityLineItem = true ORDER BY Name"
+    )
+    assert [
+        (r["Name"], r["OpportunityLineItems"]["records"][0]["TotalPrice"]) for r in services["records"]
+    ] == [
+        ("Big", 2700.0),
+        ("Small", 360.0),
+    ]
+    standard = priced.query(
+        "SELECT COUNT() FROM OpportunityLineItem WHERE PricebookEntry.Pricebook2.IsStandard = true "
+        "AND Opportunity.Amount > 1000"
+    )
+    assert standard["totalSize"] == 2
+    by_code = priced.query("SELECT Opportunity.Name FROM OpportunityLineItem WHERE ProductCode LIKE 'L-%'")
+    assert [r["Opportunity"]["Name"] for r in by_code["records"]] == ["Big"]
+
+
+@pytest.mark.parametrize(
+    ("query", "code", "fragment"),
+    [
+        (
+            "SELECT Id, (SELECT Id FROM OpportunityLineItem) FROM Opportunity",
+            "INVALID_TYPE",
+            "OpportunityLineItem",
+        ),
+        (
+            "SELECT Id, (SELECT Id FROM OpportunityTeamMembers) FROM Account",
+            "INVALID_TYPE",
+            "OpportunityTeamMembers",
+        ),
+        (
+            "SELECT Id, (SELECT Product2.Nope FROM OpportunityLineItems) FROM Opportunity",
+            "INVALID_FIELD",
+            "Nope",
+        ),
+        (
+            "SELECT Id, (SELECT User.Nope__r.Name FROM OpportunityTeamMembers) FROM Opportunity",
+            "INVALID_FIELD",
+            "Nope__r",
+        ),
+        (
+            "SELECT Id, (SELECT Id, (SELECT Id FROM OpportunityLineItems) FROM OpportunityLineItems) FROM Opportunity",
+            "MALFORMED_QUERY",
+            "not supported",
+        ),
+    ],
+)
+def test_line_item_query_errors(priced: FakeSalesforce, query: str, code: str, fragment: str) -> None:
+    err = error_of(priced, query)
+    assert err.error_code == code and fragment in err.message
+
+
 # --- robustness ---------------------------------------------------------------------------------------
 
 _FUZZ_FAKE = FakeSalesforce(clock=lambda: NOW)
