@@ -165,7 +165,7 @@ class FakeBigTime:
     def set_custom_fields(self, project_sid: int, values: dict[str, str | None]) -> dict[str, str | None]:
         """Seed custom-field values by name (as ``POST /project/CustomFieldsByName``)."""
         with self._lock:
-            self._firm.store.set_custom_fields_by_name(project_sid, values)
+            self._firm.custom_fields.set_by_name(project_sid, values)
         return self.custom_fields(project_sid)
 
     def add_staff(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -273,7 +273,7 @@ class FakeBigTime:
     def custom_fields(self, project_sid: int) -> dict[str, str | None]:
         """A project's custom-field values as ``{Name: Value}`` (unset = None)."""
         with self._lock:
-            return {f["Name"]: f["Value"] for f in self._firm.store.custom_fields(project_sid)}
+            return {f["Name"]: f["Value"] for f in self._firm.custom_fields.of_project(project_sid)}
 
     def tasks(self, project_sid: int, show_completed: bool = True) -> list[dict[str, Any]]:
         """A project's tasks, as ``GET /task/listByProject/{id}`` returns them (archived ones too)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from .auth import Auth
 from .config import FakeConfig
+from .customfields import CustomFields
 from .figures import Figures
 from .invoices import Invoices
 from .models import ApiError
@@ -45,6 +46,7 @@ class Firm:
         self.auth = auth
         self.picklists = Picklists(seed.picklists)
         self.store = Store(config, clock, self.picklists, seed.custom_fields)
+        self.custom_fields = CustomFields(self.store)
         try:
             self.staff = Staff(self.store, seed.staff)
             self.tasks = Tasks(self.store, self.staff)
@@ -52,8 +54,15 @@ class Firm:
             self.invoices = Invoices(self.store, self.timesheet)
             self.figures = Figures(self.store, self.tasks, self.timesheet, self.invoices)
             self.templates = Templates(self.store, self.tasks, seed.templates)
-            self.reports = Reports(self.store, self.figures, self.staff, seed.reports)
+            self.reports = Reports(self.store, self.figures, self.staff, self.custom_fields, seed.reports)
         except ApiError as error:  # a seed that the API would refuse is a construction error
             raise ValueError(f"bad seed data: {error.message}") from error
         # Refusals first (logged work, invoices), then the cascades, then the view extension.
-        self.store.hooks = [self.timesheet, self.invoices, self.tasks, self.staff, self.figures]
+        self.store.hooks = [
+            self.timesheet,
+            self.invoices,
+            self.custom_fields,
+            self.tasks,
+            self.staff,
+            self.figures,
+        ]

@@ -26,6 +26,7 @@ from werkzeug.wrappers import Request
 
 from .auth import Principal
 from .config import FIGURES
+from .customfields import CustomFields
 from .figures import BUDGETS, Figures
 from .models import ApiError, bad_request, ci, parse_date, text
 from .staff import Staff
@@ -69,9 +70,15 @@ class Reports:
     """Report definitions and the rows computed from the firm's projects."""
 
     def __init__(
-        self, store: Store, figures: Figures, staff: Staff, reports: dict[int, dict[str, Any]]
+        self,
+        store: Store,
+        figures: Figures,
+        staff: Staff,
+        custom_fields: CustomFields,
+        reports: dict[int, dict[str, Any]],
     ) -> None:
         self.store = store
+        self.custom_fields = custom_fields
         self.figures = figures
         self.staff = staff
         self.reports: dict[int, Record] = {}
@@ -131,7 +138,7 @@ class Reports:
             "IsInactive": bool(project.get("IsInactive")),
             **self.figures.project(project_sid, begin, end),
         }
-        for field in self.store.custom_fields(project_sid):
+        for field in self.custom_fields.of_project(project_sid):
             values[f"{CUSTOM_FIELD}{field['Name'].lower()}"] = field["Value"]
         return values
 

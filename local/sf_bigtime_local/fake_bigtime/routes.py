@@ -1,6 +1,6 @@
-"""Core routes: session, clients, projects, project contacts, project custom fields and picklists.
+"""Core routes: session, clients, projects, project contacts and picklists.
 
-Route families with their own module add theirs (``tasks``, ``staff``, ``templates``, ``timesheet``,
+Route families with their own module add theirs (``customfields``, ``tasks``, ``staff``, ``templates``, ``timesheet``,
 ``invoices``, ``figures``, ``reports``); :data:`ALL_ROUTES` is the fake's whole routing table.
 """
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request
 
-from . import figures, invoices, reports, staff, tasks, templates, timesheet
+from . import customfields, figures, invoices, reports, staff, tasks, templates, timesheet
 from .auth import Principal
 from .wire import Reply, Route, bool_arg, detailed, int_arg, json_body, path_or_query_id
 
@@ -100,18 +100,6 @@ def _delete_contact(firm: Firm, request: Request, _p: Principal | None, params: 
     return 204, None
 
 
-def _get_custom_fields(firm: Firm, _r: Request, _p: Principal | None, params: Params) -> Reply:
-    return 200, firm.store.custom_fields(int(params["id"]))
-
-
-def _set_custom_fields(firm: Firm, request: Request, _p: Principal | None, params: Params) -> Reply:
-    return 200, firm.store.set_custom_fields(int(params["id"]), json_body(request))
-
-
-def _set_custom_fields_by_name(firm: Firm, request: Request, _p: Principal | None, params: Params) -> Reply:
-    return 200, firm.store.set_custom_fields_by_name(int(params["id"]), json_body(request))
-
-
 def _field_values(firm: Firm, request: Request, _p: Principal | None, params: Params) -> Reply:
     # The path was lower-cased for routing; list names are matched case-insensitively anyway.
     return 200, firm.picklists.field_values(params["name"], bool_arg(request, "ShowInactive"))
@@ -137,14 +125,12 @@ CORE_ROUTES = [
     Route("POST", "/project/contact", _create_contact, "contact.create"),
     Route("POST", "/project/contact/{id}", _update_contact, "contact.update"),
     Route("DELETE", "/project/contact/{id}", _delete_contact, "contact.delete"),
-    Route("GET", "/project/customfields/{id}", _get_custom_fields, "customfield.view"),
-    Route("POST", "/project/customfields/{id}", _set_custom_fields, "customfield.update"),
-    Route("POST", "/project/customfieldsbyname/{id}", _set_custom_fields_by_name, "customfield.update"),
     Route("GET", "/picklist/fieldvalues/{name}", _field_values),
 ]
 
 ALL_ROUTES = [
     *CORE_ROUTES,
+    *customfields.ROUTES,
     *tasks.ROUTES,
     *figures.ROUTES,
     *staff.ROUTES,

@@ -1,6 +1,6 @@
-"""The fake firm's core records and BigTime's rules for them: clients, projects, contacts and custom
-fields. Tasks, staff, logged work, invoices, templates and reports live in their own modules and hook
-into projects through :class:`ProjectHooks`.
+"""The fake firm's core records and BigTime's rules for them: clients, projects and contacts (plus the
+firm's custom-field definitions). Custom-field values, tasks, staff, logged work, invoices, templates
+and reports live in their own modules and hook into projects through :class:`ProjectHooks`.
 
 Every public method takes a raw request body (so seeding from Python validates exactly like HTTP) and
 returns rendered views or raises :class:`ApiError`. The store is not thread-safe by itself: the
@@ -21,7 +21,6 @@ Rules the reference marks [Unknown], resolved the stricter way:
 * Deleting a client that still has projects is a 400; deleting a project is refused by any hook that
   holds logged work for it (time, expenses, invoices) and otherwise takes its contacts, custom-field
   values, tasks and team along.
-* Custom-field names match case-insensitively; an unknown Sid or Name is a 400 and nothing is written.
 * ``AddressList`` in the Detailed project view is always empty ([Unknown] content).
 """
 
@@ -43,11 +42,8 @@ from .models import (
     PROJECT_BASIC,
     PROJECT_DETAILED_EXTRA,
     PROJECT_UPDATE,
-    FieldSpec,
     bad_request,
     check_dates,
-    ci,
-    coerce,
     full_address,
     full_name,
     not_found,
@@ -70,9 +66,6 @@ ID_BASES = {
     "invoice": 60001,
 }
 _TAG_ORDER = {tag: i for i, tag in enumerate(CONTACT_TAGS)}
-_SID = FieldSpec("Sid", "int")
-_VALUE = FieldSpec("Value", "str")
-_NAME = FieldSpec("Name", "str")
 
 
 class ProjectHooks:
@@ -109,7 +102,6 @@ class Store:
         self.clients: dict[int, Record] = {}
         self.projects: dict[int, Record] = {}
         self.contacts: dict[int, Record] = {}
-        self.cf_values: dict[int, dict[int, str | None]] = {}
         self.hooks: list[ProjectHooks] = []
         self._next_id = dict(ID_BASES)
         self._auto_code = 0
@@ -255,7 +247,6 @@ class Store:
         now = self.now()
         defaults = {"IsInactive": False, "IsAllStaff": False, "IsNoCharge": False}
         self.projects[sid] = {**defaults, **fields, "SystemId": sid, "DtCreated": now, "DtModified": now}
-        self.cf_values[sid] = {}
         return self.project_view(sid, detailed=True, show_all_contacts=True)
 
     def update_project(self, sid: int, body: Any) -> Record:
@@ -286,7 +277,6 @@ class Store:
             del self.contacts[cid]
         for hook in self.hooks:
             hook.drop_project(sid)
-        self.cf_values.pop(sid, None)
         del self.projects[sid]
 
     def project_view(self, sid: int, detailed: bool, show_all_contacts: bool = False) -> Record:
@@ -313,7 +303,6 @@ class Store:
             self.contact_view(cid) for cid, c in contacts if show_all_contacts or c["Tag"] != "OTHER"
         ]
         view["AddressList"] = []
-        view["UdfList"] = self.custom_fields(sid)
         for hook in self.hooks:
             hook.extend_project_view(sid, view)
         return view
@@ -429,75 +418,6 @@ class Store:
     def custom_field_definitions(self) -> list[Record]:
         """The firm's project custom fields, ``[{Sid, Name}]``."""
         return [dict(d) for d in self._cf_defs]
-
-    def custom_fields(self, project_sid: int) -> list[Record]:
-        """``GET /project/CustomFields/{projectsid}``: every firm-defined field with this project's value."""
-        self.project(project_sid)
-        values = self.cf_values.get(project_sid, {})
-        return [
-            {"Sid": d["Sid"], "Name": d["Name"], "Value": values.get(d["Sid"]), "ProjectSid": project_sid}
-            for d in self._cf_defs
-        ]
-
-    def _write_custom_fields(self, project_sid: int, updates: dict[int, str | None]) -> list[Record]:
-        self.cf_values.setdefault(project_sid, {}).update(updates)
-        self.projects[project_sid]["DtModified"] = self.now()
-        return self.custom_fields(project_sid)
-
-    def set_custom_fields(self, project_sid: int, body: Any) -> list[Record]:
-        """``POST /project/CustomFields/{id}`` with ``[{Sid, Value}]`` or ``{"customfields": [...]}``."""
-        self.project(project_sid)
-        items = body
-        if isinstance(body, dict):
-            lowered = ci(body)
-            items = lowered.get("customfields", [body])
-        if not isinstance(items, list):
-            raise bad_request("The body must be a list of {Sid, Value} objects.")
-        known = {d["Sid"] for d in self._cf_defs}
-        updates: dict[int, str | None] = {}
-        for item in items:
-            if not isinstance(item, dict):
-                raise bad_request("Each custom field must be an object with Sid and Value.")
-            fields = ci(item)
-            sid = coerce(_SID, fields.get("sid"))
-            if sid is None:
-                raise bad_request("The field 'Sid' is required for each custom field.")
-            if sid not in known:
-                raise bad_request(f"The field 'Sid': custom field {sid} does not exist.")
-            updates[sid] = coerce(_VALUE, fields.get("value"))
-        return self._write_custom_fields(project_sid, updates)
-
-    def set_custom_fields_by_name(self, project_sid: int, body: Any) -> list[Record]:
-        """``POST /project/CustomFieldsByName/{id}`` with ``[{Name, Value}]`` or ``{Name: Value}``."""
-        self.project(project_sid)
-        pairs: list[tuple[Any, Any]]
-        if isinstance(body, list):
-            pairs = []
-            for item in body:
-                if not isinstance(item, dict):
-                    raise bad_request("Each custom field must be an object with Name and Value.")
-                fields = ci(item)
-                pairs.append((fields.get("name"), fields.get("value")))
-        elif isinstance(body, dict):
-            lowered = ci(body)
-            # One {Name, Value} object, or a map of field name to value.
-            if "name" in lowered and set(lowered) <= {"name", "value"}:
-                pairs = [(lowered["name"], lowered.get("value"))]
-            else:
-                pairs = list(body.items())
-        else:
-            raise bad_request("The body must be a list of {Name, Value} objects or a {Name: Value} map.")
-        by_name = {d["Name"].lower(): d["Sid"] for d in self._cf_defs}
-        updates: dict[int, str | None] = {}
-        for name, value in pairs:
-            name = coerce(_NAME, name)
-            if not text(name):
-                raise bad_request("The field 'Name' is required for each custom field.")
-            sid = by_name.get(text(name).lower())
-            if sid is None:
-                raise bad_request(f"The field 'Name': custom field '{name}' does not exist.")
-            updates[sid] = coerce(_VALUE, value)
-        return self._write_custom_fields(project_sid, updates)
 
     # ---------------------------------------------------------- entity picklists
 
