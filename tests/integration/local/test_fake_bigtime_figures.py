@@ -375,3 +375,28 @@ def test_python_log_time_and_admin_time(seeded: Seeded) -> None:
         bt.fake.log_time(424242, 1, 1)
     assert excinfo.value.status == 404
     assert bt.admin("GET", f"figures/{sid}").json()["FeesInput"] == 400.0
+
+
+def test_python_api_logs_work_like_http(seeded: Seeded) -> None:
+    bt, client, project = seeded
+    sid = project["SystemId"]
+    draft = bt.fake.add_time({"ProjectSID": sid, "Dt": "2027-01-04", "Hours_IN": 2}, submitted=False)
+    assert (draft["SID"] < 0, draft["StaffSID"], draft["ChargeBillable"]) == (True, 1, 500.0)
+    spent = bt.fake.add_expense({"ProjectSID": sid, "Dt": "2027-01-04", "CostIN": 12, "StaffSID": 2})
+    assert (spent["StaffSID"], spent["CostBill"]) == (2, 12.0)
+    assert bt.ok(bt.get(f"/time/{draft['SID']}")) == draft
+    with pytest.raises(ApiError) as excinfo:
+        bt.fake.add_time({"ProjectSID": sid, "Dt": "2027-01-04"})
+    assert (excinfo.value.status, excinfo.value.message) == (400, "The field 'Hours_IN' is required.")
+
+    template = bt.fake.create_template({"Nm": "Python", "TaskList": [{"TaskNm": "Only", "BudgetFees": 10}]})
+    made = bt.fake.create_project(
+        {
+            "Nm": "From template",
+            "ClientId": client["SystemId"],
+            "ProjectCode": "T-1",
+            "TemplateId": template["SystemId"],
+        }
+    )
+    assert [t["TaskNm"] for t in bt.fake.tasks(made["SystemId"])] == ["Only"]
+    assert made["BudgetFees"] == 10.0

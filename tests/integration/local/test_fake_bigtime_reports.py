@@ -247,3 +247,17 @@ def test_calls_are_counted_per_route(seeded: Seeded) -> None:
     assert bt.admin("GET", "calls/counts").json() == counts
     bt.admin("DELETE", "calls")
     assert bt.fake.call_counts() == {}
+
+
+def test_reset_restores_the_seed(bt: Env) -> None:
+    busy, _ = _two_projects(bt)
+    bt.fake.add_staff({"StaffSID": 9, "SName": "Temp"})
+    bt.fake.define_report(1, {"Columns": [{"FieldNm": "only", "Source": "ProjectSid"}]})
+    bt.fake.configure(figure_names="legacy", report_rows="object")
+    assert bt.admin("POST", "reset").status_code == 200
+    assert [s["StaffSID"] for s in bt.ok(bt.get("/staff"))] == [1, 2, 3, 4]
+    assert bt.get(f"/project/Team/{busy}").status_code == 404  # no projects any more
+    assert bt.ok(bt.post("/report/data/1", json={}))["Data"] == []
+    assert [f["FieldNm"] for f in bt.ok(bt.get("/report/data/1"))["FieldList"]] == DEFAULT_COLUMNS
+    assert (bt.fake.config.figure_names, bt.fake.config.report_rows) == ("standard", "array")
+    assert len(bt.ok(bt.get("/project/Templates"))) == 2
