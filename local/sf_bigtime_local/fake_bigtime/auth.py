@@ -28,7 +28,20 @@ from .models import ApiError
 
 DENIED = "Authorization has been denied for this request."
 
-ENTITIES = ("client", "project", "contact", "customfield", "task")
+ENTITIES = (
+    "client",
+    "project",
+    "contact",
+    "customfield",
+    "task",
+    "staff",
+    "team",
+    "template",
+    "time",
+    "expense",
+    "invoice",
+    "report",
+)
 ACTIONS = ("view", "create", "update", "delete")
 PERMISSIONS = frozenset(f"{e}.{a}" for e in ENTITIES for a in ACTIONS)
 _PERMISSION_KEYS = PERMISSIONS | {f"{e}.*" for e in ENTITIES} | {"*"}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-Kind = Literal["str", "int", "bool", "num", "date", "address"]
+Kind = Literal["str", "int", "bool", "num", "date", "address", "intlist"]
 
 
 class ApiError(Exception):
@@ -116,19 +116,6 @@ CONTACT_UPDATE = update_view(
     FieldSpec("Address", "address"),
 )
 
-TASK_UPDATE = update_view(
-    FieldSpec("ProjectSid", "int"),
-    _s("TaskNm"),
-    _s("TaskGroup"),
-    _s("Notes"),
-    FieldSpec("StartDt", "date"),
-    FieldSpec("DueDt", "date"),
-    FieldSpec("BudgetHours", "num"),
-    FieldSpec("BudgetFees", "num"),
-    FieldSpec("BudgetExps", "num"),
-    FieldSpec("IsArchived", "bool"),
-)
-
 CONTACT_TAGS = ("PRIMARY", "BILLING", "OTHER")
 
 _INT_RE = re.compile(r"^-?\d+$")
@@ -187,6 +174,12 @@ def coerce(spec: FieldSpec, value: Any) -> Any:
             raise bad_request(f"The field '{spec.name}' must be a number.")
         case "date":
             return parse_date(spec.name, value)
+        case "intlist":
+            if not isinstance(value, list):
+                raise bad_request(f"The field '{spec.name}' must be a list of ids.")
+            # ids, or the {Sid, Nm} objects a read view shows (so GET → change → POST works)
+            items = [ci(item).get("sid") if isinstance(item, dict) else item for item in value]
+            return [coerce(FieldSpec(spec.name, "int"), item) for item in items if item is not None]
         case "address":
             if not isinstance(value, dict):
                 raise bad_request(f"The field '{spec.name}' must be an object.")
@@ -205,6 +198,22 @@ def parse_date(name: str, value: Any) -> str | None:
         except ValueError:
             pass
     raise bad_request(f"The field '{name}' must be a date in the format YYYY-MM-DD.")
+
+
+def text(value: Any) -> str:
+    """A value as trimmed text, for required-field and uniqueness checks."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def ci(mapping: dict[str, Any]) -> dict[str, Any]:
+    """Lower-case the keys of a body object (BigTime field names are case-insensitive)."""
+    return {str(k).lower(): v for k, v in mapping.items()}
+
+
+def check_dates(record: dict[str, Any], start: str, end: str) -> None:
+    """A 400 when the record's ``end`` date is before its ``start`` date (both ``YYYY-MM-DD``)."""
+    if record.get(start) and record.get(end) and record[end] < record[start]:
+        raise bad_request(f"The field '{end}' must not be before '{start}'.")
 
 
 def full_address(parts: dict[str, Any]) -> str | None:
@@ -281,21 +290,6 @@ CONTACT_FIELDS = (
     "Fax",
     "Notes",
     "ContactType",
-)
-
-TASK_FIELDS = (
-    "TaskSid",
-    "ProjectSid",
-    "TaskNm",
-    "TaskGroup",
-    "Notes",
-    "StartDt",
-    "DueDt",
-    "BudgetHours",
-    "BudgetFees",
-    "BudgetExps",
-    "BudgetTotal",
-    "IsArchived",
 )
 
 

@@ -1,5 +1,6 @@
-"""The fake firm's data and BigTime's business rules: clients, projects, contacts, custom fields,
-picklists, tasks and logged time.
+"""The fake firm's core records and BigTime's rules for them: clients, projects and contacts (plus the
+firm's custom-field definitions). Custom-field values, tasks, staff, logged work, invoices, templates
+and reports live in their own modules and hook into projects through :class:`ProjectHooks`.
 
 Every public method takes a raw request body (so seeding from Python validates exactly like HTTP) and
 returns rendered views or raises :class:`ApiError`. The store is not thread-safe by itself: the
@@ -18,15 +19,15 @@ resolved the stricter way:
 * A contact needs ``FName`` or ``SName``; ``Tag`` must be exactly PRIMARY, BILLING or OTHER (default
   OTHER); a second PRIMARY or BILLING on one project is a 400; a contact cannot move between projects.
 * A project's ``PrimaryContactId``/``BillingContactId`` are derived from contact tags (read-only).
-* Deleting a client that still has projects, a project with logged time, or a task with logged time
-  is a 400. Deleting a project deletes its contacts, tasks and custom-field values.
-* Custom-field names match case-insensitively; an unknown Sid or Name is a 400 and nothing is written.
+* Deleting a client that still has projects is a 400; deleting a project is refused by any hook that
+  holds logged work for it (time, expenses, invoices) and otherwise takes its contacts, custom-field
+  values, tasks and team along.
 * ``AddressList`` in the Detailed project view is always empty ([Unknown] content).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,56 +43,58 @@ from .models import (
     PROJECT_BASIC,
     PROJECT_DETAILED_EXTRA,
     PROJECT_UPDATE,
-    TASK_FIELDS,
-    TASK_UPDATE,
-    ApiError,
-    FieldSpec,
     bad_request,
-    coerce,
+    check_dates,
     full_address,
     full_name,
     not_found,
     parse_update,
     pick,
+    text,
 )
+from .picklists import Picklists
 
 Record = dict[str, Any]
 
-ID_BASES = {"client": 1001, "project": 5001, "task": 7001, "contact": 9001}
+ID_BASES = {
+    "client": 1001,
+    "project": 5001,
+    "task": 7001,
+    "template": 8001,
+    "contact": 9001,
+    "time": 30001,
+    "expense": 40001,
+    "invoice": 60001,
+}
 _TAG_ORDER = {tag: i for i, tag in enumerate(CONTACT_TAGS)}
-_SID = FieldSpec("Sid", "int")
-_VALUE = FieldSpec("Value", "str")
-_NAME = FieldSpec("Name", "str")
 
 
-def _text(value: Any) -> str:
-    """A value as trimmed text, for required-field and uniqueness checks."""
-    return value.strip() if isinstance(value, str) else ""
+class ProjectHooks:
+    """What a module holding per-project records adds to the project's life cycle (no-ops here)."""
 
+    def check_delete_project(self, project_sid: int) -> None:
+        """Raise an ApiError to refuse deleting the project (e.g. it has logged time)."""
 
-def _ci(mapping: dict[str, Any]) -> dict[str, Any]:
-    """Lower-case the keys of a body object (BigTime field names are case-insensitive)."""
-    return {str(k).lower(): v for k, v in mapping.items()}
+    def drop_project(self, project_sid: int) -> None:
+        """Forget the project's records; the project is being deleted."""
+
+    def extend_project_view(self, project_sid: int, view: Record) -> None:
+        """Add fields to the project's Detailed view."""
 
 
 class Store:
-    """Entities of one fake firm plus the rules BigTime applies when they are written."""
+    """Core entities of one fake firm plus the rules BigTime applies when they are written."""
 
     def __init__(
         self,
         config: FakeConfig,
         clock: Callable[[], float],
-        picklists: dict[str, list[dict[str, Any]]],
+        picklists: Picklists,
         custom_fields: list[dict[str, Any]],
     ) -> None:
         self.config = config
         self._clock = clock
-        self._picklists: dict[str, tuple[str, list[Record]]] = {}
-        for name, items in picklists.items():
-            for item in items:
-                if not isinstance(item.get("Id"), int) or not isinstance(item.get("Name"), str):
-                    raise ValueError(f"picklist {name}: every item needs an int Id and a str Name: {item}")
-            self._picklists[name.lower()] = (name, [dict(item) for item in items])
+        self.picklists = picklists
         self._cf_defs: list[Record] = []
         for item in custom_fields:
             if not isinstance(item.get("Sid"), int) or not isinstance(item.get("Name"), str):
@@ -100,48 +103,30 @@ class Store:
         self.clients: dict[int, Record] = {}
         self.projects: dict[int, Record] = {}
         self.contacts: dict[int, Record] = {}
-        self.tasks: dict[int, Record] = {}
-        self.cf_values: dict[int, dict[int, str | None]] = {}
-        self.time_entries: list[Record] = []
+        self.hooks: list[ProjectHooks] = []
         self._next_id = dict(ID_BASES)
         self._auto_code = 0
 
     # ----------------------------------------------------------------- helpers
 
-    def _now(self) -> str:
+    def now(self) -> str:
+        """The clock as BigTime's timestamp format (UTC, no zone)."""
         return datetime.fromtimestamp(self._clock(), UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
-    def _new_id(self, kind: str) -> int:
+    def today(self) -> str:
+        """The clock's date (UTC) as ``YYYY-MM-DD``."""
+        return datetime.fromtimestamp(self._clock(), UTC).date().isoformat()
+
+    def new_id(self, kind: str) -> int:
+        """The next id of a kind of record (each kind counts from its own base)."""
         sid = self._next_id[kind]
         self._next_id[kind] = sid + 1
         return sid
 
-    def _check_lookups(self, fields: Record, view: dict[str, FieldSpec]) -> None:
-        """Ids of picklist-backed fields must be active items of that picklist; 0 clears."""
-        for spec in view.values():
-            if spec.lookup is None or spec.name not in fields:
-                continue
-            value = fields[spec.name]
-            if value in (None, 0):
-                fields[spec.name] = None
-                continue
-            _, items = self._picklists.get(spec.lookup.lower(), (spec.lookup, []))
-            item = next((i for i in items if i["Id"] == value), None)
-            if item is None:
-                raise bad_request(
-                    f"The field '{spec.name}' has the value {value}, which is not in {spec.lookup}."
-                )
-            if item.get("IsInactive"):
-                raise bad_request(f"The field '{spec.name}' has the value {value}, which is inactive.")
-
-    @staticmethod
-    def _check_dates(record: Record, start: str, end: str) -> None:
-        if record.get(start) and record.get(end) and record[end] < record[start]:
-            raise bad_request(f"The field '{end}' must not be before '{start}'.")
-
     # ----------------------------------------------------------------- clients
 
-    def _client(self, sid: int) -> Record:
+    def client(self, sid: int) -> Record:
+        """A client's record (404 if unknown)."""
         if sid not in self.clients:
             raise not_found("Client", sid)
         return self.clients[sid]
@@ -152,7 +137,7 @@ class Store:
                 raise bad_request("The field 'ClientId' (the client code) is required.")
             return
         for sid, client in self.clients.items():
-            if sid != exclude and _text(client.get("ClientId")).lower() == code.lower():
+            if sid != exclude and text(client.get("ClientId")).lower() == code.lower():
                 raise bad_request(
                     f"The field 'ClientId' must be unique: client code '{code}' is already used."
                 )
@@ -160,11 +145,11 @@ class Store:
     def create_client(self, body: Any) -> Record:
         """``POST /client/detail``: returns the Detailed view with the new SystemId."""
         fields = parse_update(body, CLIENT_UPDATE, "client")
-        if not _text(fields.get("Nm")):
+        if not text(fields.get("Nm")):
             raise bad_request("The field 'Nm' is required.")
-        self._check_client_code(_text(fields.get("ClientId")), exclude=None)
-        sid = self._new_id("client")
-        now = self._now()
+        self._check_client_code(text(fields.get("ClientId")), exclude=None)
+        sid = self.new_id("client")
+        now = self.now()
         self.clients[sid] = {
             "IsInactive": False,
             **fields,
@@ -176,26 +161,26 @@ class Store:
 
     def update_client(self, sid: int, body: Any) -> Record:
         """``POST /client/detail/{id}``: merge the given fields."""
-        client = self._client(sid)
+        client = self.client(sid)
         fields = parse_update(body, CLIENT_UPDATE, "client")
-        if "Nm" in fields and not _text(fields["Nm"]):
+        if "Nm" in fields and not text(fields["Nm"]):
             raise bad_request("The field 'Nm' is required.")
         if "ClientId" in fields:
-            self._check_client_code(_text(fields["ClientId"]), exclude=sid)
+            self._check_client_code(text(fields["ClientId"]), exclude=sid)
         client.update(fields)
-        client["DtModified"] = self._now()
+        client["DtModified"] = self.now()
         return self.client_view(sid, detailed=True)
 
     def delete_client(self, sid: int) -> None:
         """``DELETE /client/detail/{id}``: refused while the client still has projects."""
-        self._client(sid)
+        self.client(sid)
         if any(p["ClientId"] == sid for p in self.projects.values()):
             raise bad_request(f"Client {sid} still has projects; delete or move them first.")
         del self.clients[sid]
 
     def client_view(self, sid: int, detailed: bool) -> Record:
         """Basic or Detailed client view (ClientId = the client code)."""
-        client = self._client(sid)
+        client = self.client(sid)
         data = {**client, "DisplayName": client.get("Nm"), "FullAddress": full_address(client)}
         view = pick(data, CLIENT_BASIC)
         if detailed:
@@ -218,18 +203,19 @@ class Store:
 
     # ---------------------------------------------------------------- projects
 
-    def _project(self, sid: int) -> Record:
+    def project(self, sid: int) -> Record:
+        """A project's record (404 if unknown)."""
         if sid not in self.projects:
             raise not_found("Project", sid)
         return self.projects[sid]
 
     def _check_project_code(self, code: str, exclude: int | None) -> None:
         for sid, project in self.projects.items():
-            if sid != exclude and _text(project.get("ProjectCode")).lower() == code.lower():
+            if sid != exclude and text(project.get("ProjectCode")).lower() == code.lower():
                 raise bad_request(f"The field 'ProjectCode' must be unique: '{code}' is already used.")
 
     def _next_auto_code(self) -> str:
-        taken = {_text(p.get("ProjectCode")).lower() for p in self.projects.values()}
+        taken = {text(p.get("ProjectCode")).lower() for p in self.projects.values()}
         while True:
             self._auto_code += 1
             code = f"P-{self._auto_code:05d}"
@@ -246,59 +232,57 @@ class Store:
     def create_project(self, body: Any) -> Record:
         """``POST /project/detail``: returns the Detailed view with the new SystemId."""
         fields = parse_update(body, PROJECT_UPDATE, "project")
-        if not _text(fields.get("Nm")):
+        if not text(fields.get("Nm")):
             raise bad_request("The field 'Nm' is required.")
         self._check_project_client(fields)
-        code = _text(fields.get("ProjectCode"))
+        code = text(fields.get("ProjectCode"))
         if not code:
             if not self.config.auto_number_projects:
                 raise bad_request("The field 'ProjectCode' is required.")
             fields["ProjectCode"] = self._next_auto_code()
         else:
             self._check_project_code(code, exclude=None)
-        self._check_lookups(fields, PROJECT_UPDATE)
-        self._check_dates(fields, "StartDt", "EndDt")
-        sid = self._new_id("project")
-        now = self._now()
+        self.picklists.check_lookups(fields, PROJECT_UPDATE)
+        check_dates(fields, "StartDt", "EndDt")
+        sid = self.new_id("project")
+        now = self.now()
         defaults = {"IsInactive": False, "IsAllStaff": False, "IsNoCharge": False}
         self.projects[sid] = {**defaults, **fields, "SystemId": sid, "DtCreated": now, "DtModified": now}
-        self.cf_values[sid] = {}
         return self.project_view(sid, detailed=True, show_all_contacts=True)
 
     def update_project(self, sid: int, body: Any) -> Record:
         """``POST /project/detail/{id}``: merge the given fields."""
-        project = self._project(sid)
+        project = self.project(sid)
         fields = parse_update(body, PROJECT_UPDATE, "project")
-        if "Nm" in fields and not _text(fields["Nm"]):
+        if "Nm" in fields and not text(fields["Nm"]):
             raise bad_request("The field 'Nm' is required.")
         if "ClientId" in fields:
             self._check_project_client(fields)
         if "ProjectCode" in fields:
-            code = _text(fields["ProjectCode"])
+            code = text(fields["ProjectCode"])
             if not code:
                 raise bad_request("The field 'ProjectCode' is required.")
             self._check_project_code(code, exclude=sid)
-        self._check_lookups(fields, PROJECT_UPDATE)
-        self._check_dates({**project, **fields}, "StartDt", "EndDt")
+        self.picklists.check_lookups(fields, PROJECT_UPDATE)
+        check_dates({**project, **fields}, "StartDt", "EndDt")
         project.update(fields)
-        project["DtModified"] = self._now()
+        project["DtModified"] = self.now()
         return self.project_view(sid, detailed=True, show_all_contacts=True)
 
     def delete_project(self, sid: int) -> None:
-        """``DELETE /project/detail/{id}``: refused once time is logged; takes contacts and tasks along."""
-        self._project(sid)
-        if any(t["ProjectSid"] == sid for t in self.time_entries):
-            raise bad_request(f"Project {sid} has time entries and cannot be deleted.")
+        """``DELETE /project/detail/{id}``: refused while a hook holds logged work; takes the rest along."""
+        self.project(sid)
+        for hook in self.hooks:
+            hook.check_delete_project(sid)
         for cid in [cid for cid, c in self.contacts.items() if c["ProjectSid"] == sid]:
             del self.contacts[cid]
-        for tsid in [tsid for tsid, t in self.tasks.items() if t["ProjectSid"] == sid]:
-            del self.tasks[tsid]
-        self.cf_values.pop(sid, None)
+        for hook in self.hooks:
+            hook.drop_project(sid)
         del self.projects[sid]
 
     def project_view(self, sid: int, detailed: bool, show_all_contacts: bool = False) -> Record:
         """Basic or Detailed project view. ClientId = the owning client's SystemId (the "ClientId trap")."""
-        project = self._project(sid)
+        project = self.project(sid)
         client = self.clients.get(project["ClientId"], {})
         data = {**project, "DisplayName": f"{client.get('Nm', '')}:{project.get('Nm')}"}
         view = pick(data, PROJECT_BASIC)
@@ -320,10 +304,8 @@ class Store:
             self.contact_view(cid) for cid, c in contacts if show_all_contacts or c["Tag"] != "OTHER"
         ]
         view["AddressList"] = []
-        view["UdfList"] = self.custom_fields(sid)
-        tasks = [t for t in self.tasks.values() if t["ProjectSid"] == sid]
-        view["BudgetHours"] = sum((t.get("BudgetHours") or 0.0 for t in tasks), 0.0)
-        view["BudgetFees"] = sum((t.get("BudgetFees") or 0.0 for t in tasks), 0.0)
+        for hook in self.hooks:
+            hook.extend_project_view(sid, view)
         return view
 
     def list_projects(self, show_inactive: bool) -> list[Record]:
@@ -366,7 +348,7 @@ class Store:
 
     @staticmethod
     def _check_contact_name(contact: Record) -> None:
-        if not (_text(contact.get("FName")) or _text(contact.get("SName"))):
+        if not (text(contact.get("FName")) or text(contact.get("SName"))):
             raise bad_request("The field 'SName' (or 'FName') is required.")
 
     def create_contact(self, body: Any) -> Record:
@@ -382,9 +364,9 @@ class Store:
         self._check_contact_name(fields)
         fields["Tag"] = self._tag(fields.get("Tag"))
         self._check_tag_free(project_sid, fields["Tag"], exclude=None)
-        self._check_lookups(fields, CONTACT_UPDATE)
+        self.picklists.check_lookups(fields, CONTACT_UPDATE)
         fields["Address"] = fields.get("Address") or {}
-        cid = self._new_id("contact")
+        cid = self.new_id("contact")
         self.contacts[cid] = fields
         return self.contact_view(cid)
 
@@ -398,7 +380,7 @@ class Store:
         if "Tag" in fields:
             fields["Tag"] = self._tag(fields["Tag"])
             self._check_tag_free(contact["ProjectSid"], fields["Tag"], exclude=cid)
-        self._check_lookups(fields, CONTACT_UPDATE)
+        self.picklists.check_lookups(fields, CONTACT_UPDATE)
         self._check_contact_name({**contact, **fields})
         if "Address" in fields:
             new_address = fields["Address"]
@@ -418,7 +400,7 @@ class Store:
 
     def list_contacts(self, project_sid: int) -> list[Record]:
         """``GET /project/contacts/{projectsid}``: every contact, OTHER included."""
-        self._project(project_sid)
+        self.project(project_sid)
         return [self.contact_view(cid) for cid, _ in self._contacts_of(project_sid)]
 
     def contact_view(self, cid: int) -> Record:
@@ -434,93 +416,11 @@ class Store:
 
     # ----------------------------------------------------------- custom fields
 
-    def custom_fields(self, project_sid: int) -> list[Record]:
-        """``GET /project/CustomFields/{projectsid}``: every firm-defined field with this project's value."""
-        self._project(project_sid)
-        values = self.cf_values.get(project_sid, {})
-        return [
-            {"Sid": d["Sid"], "Name": d["Name"], "Value": values.get(d["Sid"]), "ProjectSid": project_sid}
-            for d in self._cf_defs
-        ]
+    def custom_field_definitions(self) -> list[Record]:
+        """The firm's project custom fields, ``[{Sid, Name}]``."""
+        return [dict(d) for d in self._cf_defs]
 
-    def _write_custom_fields(self, project_sid: int, updates: dict[int, str | None]) -> list[Record]:
-        self.cf_values.setdefault(project_sid, {}).update(updates)
-        self.projects[project_sid]["DtModified"] = self._now()
-        return self.custom_fields(project_sid)
-
-    def set_custom_fields(self, project_sid: int, body: Any) -> list[Record]:
-        """``POST /project/CustomFields/{id}`` with ``[{Sid, Value}]`` or ``{"customfields": [...]}``."""
-        self._project(project_sid)
-        items = body
-        if isinstance(body, dict):
-            lowered = _ci(body)
-            items = lowered.get("customfields", [body])
-        if not isinstance(items, list):
-            raise bad_request("The body must be a list of {Sid, Value} objects.")
-        known = {d["Sid"] for d in self._cf_defs}
-        updates: dict[int, str | None] = {}
-        for item in items:
-            if not isinstance(item, dict):
-                raise bad_request("Each custom field must be an object with Sid and Value.")
-            fields = _ci(item)
-            sid = coerce(_SID, fields.get("sid"))
-            if sid is None:
-                raise bad_request("The field 'Sid' is required for each custom field.")
-            if sid not in known:
-                raise bad_request(f"The field 'Sid': custom field {sid} does not exist.")
-            updates[sid] = coerce(_VALUE, fields.get("value"))
-        return self._write_custom_fields(project_sid, updates)
-
-    def set_custom_fields_by_name(self, project_sid: int, body: Any) -> list[Record]:
-        """``POST /project/CustomFieldsByName/{id}`` with ``[{Name, Value}]`` or ``{Name: Value}``."""
-        self._project(project_sid)
-        pairs: list[tuple[Any, Any]]
-        if isinstance(body, list):
-            pairs = []
-            for item in body:
-                if not isinstance(item, dict):
-                    raise bad_request("Each custom field must be an object with Name and Value.")
-                fields = _ci(item)
-                pairs.append((fields.get("name"), fields.get("value")))
-        elif isinstance(body, dict):
-            lowered = _ci(body)
-            # One {Name, Value} object, or a map of field name to value.
-            if "name" in lowered and set(lowered) <= {"name", "value"}:
-                pairs = [(lowered["name"], lowered.get("value"))]
-            else:
-                pairs = list(body.items())
-        else:
-            raise bad_request("The body must be a list of {Name, Value} objects or a {Name: Value} map.")
-        by_name = {d["Name"].lower(): d["Sid"] for d in self._cf_defs}
-        updates: dict[int, str | None] = {}
-        for name, value in pairs:
-            name = coerce(_NAME, name)
-            if not _text(name):
-                raise bad_request("The field 'Name' is required for each custom field.")
-            sid = by_name.get(_text(name).lower())
-            if sid is None:
-                raise bad_request(f"The field 'Name': custom field '{name}' does not exist.")
-            updates[sid] = coerce(_VALUE, value)
-        return self._write_custom_fields(project_sid, updates)
-
-    # --------------------------------------------------------------- picklists
-
-    def field_values(self, name: str, show_inactive: bool) -> list[Record]:
-        """``GET /picklist/FieldValues/{name}``: sorted by Name; inactive items only on request."""
-        if name.lower() not in self._picklists:
-            raise ApiError(404, f"The field value list '{name}' was not found.")
-        _, items = self._picklists[name.lower()]
-        out = []
-        for item in sorted(items, key=lambda i: i["Name"].lower()):
-            if item.get("IsInactive") and not show_inactive:
-                continue
-            row: Record = {"Id": item["Id"], "Name": item["Name"]}
-            if "Group" in item:
-                row["Group"] = item["Group"]
-            if show_inactive:
-                row["IsInactive"] = bool(item.get("IsInactive"))
-            out.append(row)
-        return out
+    # ---------------------------------------------------------- entity picklists
 
     def picklist_clients(self) -> list[Record]:
         """``GET /picklist/clients``: active clients as ``{Id, Name}``, by name."""
@@ -536,136 +436,3 @@ class Store:
             client_nm = self.clients.get(p["ClientId"], {}).get("Nm", "")
             rows.append({"Id": sid, "Name": f"{client_nm}:{p['Nm']}", "Group": client_nm})
         return sorted(rows, key=lambda r: (r["Name"].lower(), r["Id"]))
-
-    # ------------------------------------------------------------ tasks, time
-
-    def _task(self, tsid: int) -> Record:
-        if tsid not in self.tasks:
-            raise not_found("Task", tsid)
-        return self.tasks[tsid]
-
-    @staticmethod
-    def _check_budgets(fields: Record) -> None:
-        for name in ("BudgetHours", "BudgetFees", "BudgetExps"):
-            if (fields.get(name) or 0) < 0:
-                raise bad_request(f"The field '{name}' must not be negative.")
-
-    def create_task(self, body: Any) -> Record:
-        """``POST /task/detail``: ``TaskNm`` and an existing ``ProjectSid`` are required."""
-        fields = parse_update(body, TASK_UPDATE, "task")
-        if not _text(fields.get("TaskNm")):
-            raise bad_request("The field 'TaskNm' is required.")
-        project_sid = fields.get("ProjectSid")
-        if project_sid is None:
-            raise bad_request("The field 'ProjectSid' is required.")
-        if project_sid not in self.projects:
-            raise bad_request(
-                f"The field 'ProjectSid' refers to project {project_sid}, which does not exist."
-            )
-        self._check_budgets(fields)
-        self._check_dates(fields, "StartDt", "DueDt")
-        tsid = self._new_id("task")
-        self.tasks[tsid] = {"IsArchived": False, **fields, "TaskSid": tsid}
-        return self.task_view(tsid)
-
-    def update_task(self, tsid: int, body: Any) -> Record:
-        """``POST /task/detail/{id}``: merge; a task cannot move to another project."""
-        task = self._task(tsid)
-        fields = parse_update(body, TASK_UPDATE, "task")
-        if fields.get("ProjectSid") not in (None, task["ProjectSid"]):
-            raise bad_request("The field 'ProjectSid': a task cannot be moved to another project.")
-        fields.pop("ProjectSid", None)
-        if "TaskNm" in fields and not _text(fields["TaskNm"]):
-            raise bad_request("The field 'TaskNm' is required.")
-        self._check_budgets(fields)
-        self._check_dates({**task, **fields}, "StartDt", "DueDt")
-        task.update(fields)
-        return self.task_view(tsid)
-
-    def delete_task(self, tsid: int) -> None:
-        """``DELETE /task/detail/{id}``: refused once time is logged on it."""
-        self._task(tsid)
-        if any(t["TaskSid"] == tsid for t in self.time_entries):
-            raise bad_request(f"Task {tsid} has time entries and cannot be deleted.")
-        del self.tasks[tsid]
-
-    def task_view(self, tsid: int) -> Record:
-        """A task with its budget (BudgetTotal = fees + expenses)."""
-        task = self._task(tsid)
-        total = (task.get("BudgetFees") or 0.0) + (task.get("BudgetExps") or 0.0)
-        return pick({**task, "BudgetTotal": total}, TASK_FIELDS)
-
-    def list_tasks(self, project_sid: int) -> list[Record]:
-        """``GET /task/listByProject/{projectsid}``."""
-        self._project(project_sid)
-        return [
-            self.task_view(tsid) for tsid, t in sorted(self.tasks.items()) if t["ProjectSid"] == project_sid
-        ]
-
-    def log_time(self, project_sid: int, hours: float, fees: float, task_sid: int | None = None) -> None:
-        """Record actual hours/fees (what BigTime's time sheets would add up) for the budget status."""
-        self._project(project_sid)
-        if task_sid is not None and self._task(task_sid)["ProjectSid"] != project_sid:
-            raise bad_request(f"Task {task_sid} does not belong to project {project_sid}.")
-        hours_value = coerce(FieldSpec("hours", "num"), hours)
-        fees_value = coerce(FieldSpec("fees", "num"), fees)
-        if hours_value is None or fees_value is None:
-            raise bad_request("hours and fees are required.")
-        entry = {"ProjectSid": project_sid, "TaskSid": task_sid, "Hours": hours_value, "Fees": fees_value}
-        self.time_entries.append(entry)
-
-    def budget_status(self, project_sid: int) -> list[Record]:
-        """``GET /task/BudgetStatusByProject/{projectsid}``: one row per task, budget vs actual.
-
-        [Unknown] shape. Public client code disagrees (one typed client: ``TaskSid, HoursInput,
-        HoursBill, FeesInput, FeesCost, …``; a script: ``HrsIn, ChargeIn, InvoicedToDate, …``). The fake
-        sends ``{TaskSid, TaskNm, ProjectSid, BudgetHours, BudgetFees, BudgetExps, HoursInput, FeesInput,
-        HoursRemaining, FeesRemaining}``; time logged without a task appears in a row with
-        ``TaskSid: 0`` and ``TaskNm: null``.
-        """
-        self._project(project_sid)
-
-        def actual(entries: Iterable[Record]) -> tuple[float, float]:
-            items = list(entries)
-            return sum((e["Hours"] for e in items), 0.0), sum((e["Fees"] for e in items), 0.0)
-
-        rows: list[Record] = []
-        mine = [e for e in self.time_entries if e["ProjectSid"] == project_sid]
-        for tsid, task in sorted(self.tasks.items()):
-            if task["ProjectSid"] != project_sid:
-                continue
-            hours, fees = actual(e for e in mine if e["TaskSid"] == tsid)
-            budget_hours = task.get("BudgetHours") or 0.0
-            budget_fees = task.get("BudgetFees") or 0.0
-            rows.append(
-                {
-                    "TaskSid": tsid,
-                    "TaskNm": task.get("TaskNm"),
-                    "ProjectSid": project_sid,
-                    "BudgetHours": budget_hours,
-                    "BudgetFees": budget_fees,
-                    "BudgetExps": task.get("BudgetExps") or 0.0,
-                    "HoursInput": hours,
-                    "FeesInput": fees,
-                    "HoursRemaining": budget_hours - hours,
-                    "FeesRemaining": budget_fees - fees,
-                }
-            )
-        loose = [e for e in mine if e["TaskSid"] is None]
-        if loose:
-            hours, fees = actual(loose)
-            rows.append(
-                {
-                    "TaskSid": 0,
-                    "TaskNm": None,
-                    "ProjectSid": project_sid,
-                    "BudgetHours": 0.0,
-                    "BudgetFees": 0.0,
-                    "BudgetExps": 0.0,
-                    "HoursInput": hours,
-                    "FeesInput": fees,
-                    "HoursRemaining": -hours,
-                    "FeesRemaining": -fees,
-                }
-            )
-        return rows

@@ -4,110 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
 from sf_bigtime_local.fake_bigtime import ApiError, FakeBigTime
-from sf_bigtime_local.httpserver import BackgroundServer
-from tests.clock import Clock
-
-REALM = "fake-firm"
-TOKENS = {
-    "tok": {"staffsid": 1},
-    "limited": {"staffsid": 2, "permissions": {"project.create": False, "client.view": False}},
-}
-USERS = {"ops@firm.test": "pw", "viewer@firm.test": {"pwd": "pw2", "permissions": {"project.*": False}}}
-API_KEY = {"X-Auth-ApiToken": "tok", "X-Auth-Realm": REALM}
-
-
-class Env:
-    """One fake behind the module's server, plus small request helpers (API key auth by default)."""
-
-    def __init__(self, url: str, holder: dict[str, Any], clock: Clock) -> None:
-        self.root = url
-        self.base = url + "/BigtimeData/api/v2"
-        self.holder = holder
-        self.clock = clock
-        self.http = requests.Session()
-        self.fake = self.use()
-
-    def use(self, **kwargs: Any) -> FakeBigTime:
-        """Serve a fresh fake built with ``kwargs`` (the server stays up)."""
-        self.fake = FakeBigTime(realm=REALM, api_tokens=TOKENS, users=USERS, clock=self.clock, **kwargs)
-        self.holder["app"] = self.fake
-        return self.fake
-
-    def call(
-        self, method: str, path: str, headers: dict[str, str] | None = None, **kw: Any
-    ) -> requests.Response:
-        return self.http.request(
-            method, self.base + path, headers=API_KEY if headers is None else headers, **kw
-        )
-
-    def get(self, path: str, **kw: Any) -> requests.Response:
-        return self.call("GET", path, **kw)
-
-    def post(self, path: str, **kw: Any) -> requests.Response:
-        return self.call("POST", path, **kw)
-
-    def delete(self, path: str, **kw: Any) -> requests.Response:
-        return self.call("DELETE", path, **kw)
-
-    def admin(self, method: str, action: str, **kw: Any) -> requests.Response:
-        return self.http.request(method, f"{self.root}/__fake/{action}", **kw)
-
-    def client(self, nm: str = "Acme Corp", code: str | None = "ACME", **fields: Any) -> dict[str, Any]:
-        body = {"Nm": nm, **({"ClientId": code} if code else {}), **fields}
-        response = self.post("/client/detail", json=body)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def project(
-        self, client_sid: int, code: str = "P-1", nm: str = "Implementation", **fields: Any
-    ) -> dict[str, Any]:
-        response = self.post(
-            "/project/detail", json={"Nm": nm, "ClientId": client_sid, "ProjectCode": code, **fields}
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def contact(self, project_sid: int, sname: str, tag: str = "OTHER", **fields: Any) -> requests.Response:
-        return self.post(
-            "/project/contact", json={"ProjectSid": project_sid, "SName": sname, "Tag": tag, **fields}
-        )
-
-
-@pytest.fixture(scope="module")
-def _server() -> Iterator[tuple[str, dict[str, Any]]]:
-    holder: dict[str, Any] = {}
-
-    def app(environ: dict[str, Any], start_response: Any) -> Any:
-        return holder["app"](environ, start_response)
-
-    with BackgroundServer(app, name="fake-bigtime-tests") as server:
-        yield server.url, holder
-
-
-@pytest.fixture
-def bt(_server: tuple[str, dict[str, Any]]) -> Iterator[Env]:
-    env = Env(_server[0], _server[1], Clock())
-    yield env
-    env.http.close()
-
-
-@pytest.fixture
-def seeded(bt: Env) -> tuple[Env, dict[str, Any], dict[str, Any]]:
-    client = bt.client()
-    project = bt.project(client["SystemId"])
-    return bt, client, project
-
-
-def message(response: requests.Response) -> str:
-    return response.json()["Message"]
-
+from tests.integration.local.bigtime_env import API_KEY, REALM, Env, message
 
 # --------------------------------------------------------------------------------------------- auth
 
