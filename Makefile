@@ -10,6 +10,12 @@ SAM_VENV  := .venv-sam
 PY        := $(VENV)/bin/python
 SAM       := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
+# Static scanners of template.yaml, pinned; `make scan` runs them (part of `make test`).
+SCAN_VENV := .venv-scan
+CHECKOV_VERSION  := 3.3.30
+CFN_LINT_VERSION := 1.58.0
+# checkov offline: no download of Prisma Cloud guidelines (--skip-download), no PyPI update check.
+CHECKOV_ENV := CKV_SKIP_PACKAGE_UPDATE_CHECK=true
 # sam validate needs a region and credentials-shaped values even offline; nothing talks to AWS.
 SAM_ENV   := AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
              SAM_CLI_TELEMETRY=0 SAM_CLI_DISABLE_TELEMETRY=1
@@ -49,8 +55,16 @@ $(SAM_VENV)/.installed: Makefile | python313
 	$(SAM) --version
 	@touch $@
 
+# checkov pins much of its dependency tree (boto3, pydantic, ...), so the scanners get a venv of their own.
+$(SCAN_VENV)/.installed: Makefile | python313
+	@[ -x $(SCAN_VENV)/bin/python ] || $(PYTHON313) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --upgrade pip $(QUIET_PIP)
+	$(SCAN_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)' $(QUIET_PIP)
+	$(SCAN_VENV)/bin/cfn-lint --version
+	@touch $@
+
 .PHONY: install
-install: $(VENV)/.installed $(SAM_VENV)/.installed ## create .venv (and .venv-sam) and install everything
+install: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed ## create .venv (and .venv-sam, .venv-scan) and install everything
 
 .PHONY: demo
 demo: $(VENV)/.installed ## run the whole path on the local stack: Closed Won -> BigTime project -> write-back
@@ -69,6 +83,13 @@ lint: $(VENV)/.installed ## ruff
 validate: $(SAM_VENV)/.installed ## sam validate --lint
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
 
+# Every finding is fixed or suppressed next to its resource with the reason (Metadata: cfn-lint / checkov).
+.PHONY: scan
+scan: $(SCAN_VENV)/.installed ## static scans of template.yaml: cfn-lint with informational rules, checkov
+	$(SCAN_VENV)/bin/cfn-lint --include-checks I -- template.yaml
+	$(CHECKOV_ENV) $(SCAN_VENV)/bin/checkov --file template.yaml --framework cloudformation --skip-download \
+	  --compact --quiet
+
 .PHONY: build
 build: $(SAM_VENV)/.installed ## sam build (python builder, no Docker)
 	$(SAM_ENV) $(SAM) build --template template.yaml
@@ -83,11 +104,12 @@ test-unit: $(VENV)/.installed ## the unit tests only (seconds): no moto server, 
 	$(VENV)/bin/pytest -n 2 -q tests/unit
 
 .PHONY: test
-test: $(VENV)/.installed $(SAM_VENV)/.installed ## the whole suite: lint, typecheck, unit, integration, e2e, template, sam validate
+test: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed ## the whole suite: lint, typecheck, sam validate, template scans, unit, integration, e2e, template
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(MAKE) --no-print-directory typecheck
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
+	$(MAKE) --no-print-directory scan
 	SAM_CLI=$(abspath $(SAM)) $(VENV)/bin/pytest -n 2 --dist loadgroup
 
 .PHONY: bench
