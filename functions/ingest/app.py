@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from sf_bigtime.ingest.handler import IngestDeps, handle
 from sf_bigtime.observability import INGEST, NAMESPACE, Emitter, function_metrics
 from sf_bigtime.queue.send import SQS_CONFIG, enqueue
-from sf_bigtime.secrets import load_outbound_message_secret, load_signing_secret, load_webhook_secret
+from sf_bigtime.secrets import outbound_message_tokens, signing_keys, webhook_api_keys
 from sf_bigtime.settings import IngestSettings
 
 logger = Logger(service=INGEST)
@@ -31,12 +31,11 @@ def _deps() -> IngestDeps:
     signing, token = settings.signing_secret_arn, settings.outbound_message_secret_arn
     return IngestDeps(
         settings=settings,
-        # Read on use, cached five minutes by Powertools Parameters (secret rotation takes effect then).
-        api_key=lambda: load_webhook_secret(settings.webhook_secret_arn).api_key.get_secret_value(),
-        signing_key=(lambda: load_signing_secret(signing).hmac_key.get_secret_value()) if signing else None,
-        outbound_message_token=(
-            (lambda: load_outbound_message_secret(token).token.get_secret_value()) if token else None
-        ),
+        # Read on use, both rotation stages cached together for five minutes: during a rotation the
+        # current and the previous value are accepted (docs/operations.md#rotating-the-ingest-secrets).
+        api_key=lambda: webhook_api_keys(settings.webhook_secret_arn),
+        signing_key=(lambda: signing_keys(signing)) if signing else None,
+        outbound_message_token=(lambda: outbound_message_tokens(token)) if token else None,
         enqueue=partial(enqueue, settings.queue_url, client=sqs),
         count=emitter.emit,
     )

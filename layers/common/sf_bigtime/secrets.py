@@ -6,9 +6,15 @@ name the missing key only.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import json
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
+
+if TYPE_CHECKING:
+    from sf_bigtime.secret_stages import SecretStagesProvider
 
 SECRET_CACHE_SECONDS = 300
 
@@ -142,16 +148,72 @@ def read_secret(arn: str, *, force_fetch: bool = False) -> object:
         raise SecretError(f"secret {arn} could not be read: {type(exc).__name__}") from exc
 
 
-def load_webhook_secret(arn: str) -> WebhookSecret:
-    return parse_secret(arn, read_secret(arn), WebhookSecret)
+@cache
+def _stages_provider() -> SecretStagesProvider:
+    # Imported and created on first use: ingest's cold start pays for it only once a request presents a
+    # credential.
+    from sf_bigtime.secret_stages import SecretStagesProvider
+
+    return SecretStagesProvider()
 
 
-def load_signing_secret(arn: str) -> SigningSecret:
-    return parse_secret(arn, read_secret(arn), SigningSecret)
+def clear_stages_cache() -> None:
+    """Forget the cached stages and the client (tests; the next read asks Secrets Manager again)."""
+    _stages_provider.cache_clear()
 
 
-def load_outbound_message_secret(arn: str) -> OutboundMessageSecret:
-    return parse_secret(arn, read_secret(arn), OutboundMessageSecret)
+def read_secret_stages(arn: str, *, force_fetch: bool = False) -> tuple[object, object | None]:
+    """The JSON values of ``AWSCURRENT`` and ``AWSPREVIOUS`` (None when there is no previous version, or
+    when it is not JSON: an unusable old value authenticates nobody), cached together for five minutes."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    try:
+        value = _stages_provider().get(arn, max_age=SECRET_CACHE_SECONDS, force_fetch=force_fetch)
+    except GetParameterError as exc:  # AWS's own reason: not found, access denied, throttled, ...
+        raise SecretError(f"secret {arn} could not be read: {exc}") from exc
+    except Exception as exc:  # botocore errors outside Powertools' wrapping (e.g. no credentials)
+        raise SecretError(f"secret {arn} could not be read: {type(exc).__name__}") from exc
+    stages = cast(dict[str, str | None], value)  # SecretStagesProvider's shape
+    try:
+        current = json.loads(stages["current"] or "")
+    except ValueError:
+        # The decoder's message can quote the value; say only what is wrong.
+        raise SecretError(f"secret {arn} is not valid JSON (expected an object of keys and values)") from None
+    try:
+        previous = json.loads(stages["previous"]) if stages["previous"] is not None else None
+    except ValueError:
+        previous = None
+    return current, previous
+
+
+def accepted_values[T: BaseModel](
+    arn: str, shape: type[T], field: Callable[[T], SecretStr]
+) -> tuple[str, ...]:
+    """The values a sender may present: the current one, then the previous one while a rotation is under
+    way (docs/operations.md#rotating-the-ingest-secrets). The current one must be usable; a previous one
+    that is not is left out."""
+    current, previous = read_secret_stages(arn)
+    values = [field(parse_secret(arn, current, shape)).get_secret_value()]
+    if previous is not None:
+        try:
+            old = field(parse_secret(arn, previous, shape)).get_secret_value()
+        except SecretError:
+            old = None
+        if old and old not in values:
+            values.append(old)
+    return tuple(values)
+
+
+def webhook_api_keys(arn: str) -> tuple[str, ...]:
+    return accepted_values(arn, WebhookSecret, lambda s: s.api_key)
+
+
+def signing_keys(arn: str) -> tuple[str, ...]:
+    return accepted_values(arn, SigningSecret, lambda s: s.hmac_key)
+
+
+def outbound_message_tokens(arn: str) -> tuple[str, ...]:
+    return accepted_values(arn, OutboundMessageSecret, lambda s: s.token)
 
 
 def load_salesforce_credentials(arn: str) -> SalesforceClientCredentials | SalesforceJwtBearer:

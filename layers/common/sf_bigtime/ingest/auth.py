@@ -31,6 +31,23 @@ def same_secret(presented: str | None, expected: str) -> bool:
     return hmac.compare_digest(presented.encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
 
 
+# What a secret getter returns: the accepted values, current first (then the previous one while a rotation
+# is under way), or a single value.
+Accepted = str | tuple[str, ...]
+
+
+def accepted(values: Accepted) -> tuple[str, ...]:
+    """The accepted values as a tuple (a lone string is one value, never a sequence of characters)."""
+    return (values,) if isinstance(values, str) else tuple(values)
+
+
+def matching_secret(presented: str | None, values: Accepted) -> int | None:
+    """Index of the accepted value ``presented`` equals (0 = current, 1 = previous), or None. Every value
+    is compared, so the time taken does not tell which one matched."""
+    matches = [same_secret(presented, value) for value in accepted(values)]
+    return matches.index(True) if any(matches) else None
+
+
 def signature(key: str, timestamp: str, body: bytes) -> str:
     """The ``x-signature`` value for ``body`` sent at ``timestamp`` (Unix seconds): ``sha256=<hex>``.
 

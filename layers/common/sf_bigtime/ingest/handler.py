@@ -27,7 +27,14 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from sf_bigtime import observability as obs
-from sf_bigtime.ingest.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, same_secret, signature_problem
+from sf_bigtime.ingest.auth import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    Accepted,
+    accepted,
+    matching_secret,
+    signature_problem,
+)
 from sf_bigtime.ingest.errors import AuthError, InboundError
 from sf_bigtime.ingest.eventbridge import parse_relay_event
 from sf_bigtime.ingest.json_event import parse_json_events
@@ -51,13 +58,14 @@ def _no_count(name: str, value: float = 1, **dimensions: str) -> None:
 @dataclass(frozen=True)
 class IngestDeps:
     """What ingest talks to, injectable for tests. Secret getters are called only when a request presents
-    that credential, so unauthenticated noise never costs a Secrets Manager call."""
+    that credential, so unauthenticated noise never costs a Secrets Manager call. Each returns the accepted
+    values, current first (the previous one too while a rotation is under way), or a single value."""
 
     settings: IngestSettings
-    api_key: Callable[[], str]
+    api_key: Callable[[], Accepted]
     enqueue: Callable[[Sequence[SyncRequest]], list[str]]
-    signing_key: Callable[[], str] | None = None
-    outbound_message_token: Callable[[], str] | None = None
+    signing_key: Callable[[], Accepted] | None = None
+    outbound_message_token: Callable[[], Accepted] | None = None
     # Metrics: (name, value, **dimensions), names from sf_bigtime.observability (an Emitter in Lambda).
     count: Callable[..., None] = _no_count
     clock: Callable[[], float] = time.time
@@ -79,7 +87,8 @@ def handle(event: dict[str, Any], deps: IngestDeps, log: Any = None) -> dict[str
 @dataclass(frozen=True)
 class _Route:
     name: str
-    accept: Callable[[dict[str, Any], dict[str, str], bytes, IngestDeps], list[SyncRequest]]
+    # (event, headers, body, deps, notes for the log line) -> the requests to enqueue
+    accept: Callable[[dict[str, Any], dict[str, str], bytes, IngestDeps, dict[str, Any]], list[SyncRequest]]
     ok: Callable[[list[SyncRequest]], dict[str, Any]]
     error: Callable[[int, str, str, str | None], dict[str, Any]]
 
@@ -99,7 +108,7 @@ def handle_http(event: dict[str, Any], deps: IngestDeps, log: Any = None) -> dic
         headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
         _check_encoding(headers)
         body = _body(event, deps.settings.max_body_bytes)
-        requests = route.accept(event, headers, body, deps)
+        requests = route.accept(event, headers, body, deps, what)
     except InboundError as exc:
         return _refused(exc, what, deps, log, reply_error)
     except SecretError as exc:
@@ -153,9 +162,9 @@ def _refused(
 
 
 def _accept_json(
-    event: dict[str, Any], headers: dict[str, str], body: bytes, deps: IngestDeps
+    event: dict[str, Any], headers: dict[str, str], body: bytes, deps: IngestDeps, what: dict[str, Any]
 ) -> list[SyncRequest]:
-    _authenticate_json(headers, body, deps)
+    _note_stage(what, _authenticate_json(headers, body, deps))
     media = _media_type(headers)
     if media and media != "application/json" and not media.endswith("+json"):
         raise InboundError(415, "unsupported_media_type", "send the events as application/json")
@@ -165,33 +174,42 @@ def _accept_json(
     return [ev.to_request() for ev in events]
 
 
-def _authenticate_json(headers: dict[str, str], body: bytes, deps: IngestDeps) -> None:
-    """The API key header (a Named Credential custom header) or an HMAC signature (Apex senders)."""
+def _authenticate_json(headers: dict[str, str], body: bytes, deps: IngestDeps) -> int:
+    """The API key header (a Named Credential custom header) or an HMAC signature (Apex senders). Returns
+    which accepted value matched (0 = current, 1 = previous)."""
     reasons = []
     presented_key = headers.get(deps.settings.api_key_header.lower())
     if presented_key:
-        if same_secret(presented_key, deps.api_key()):
-            return
+        stage = matching_secret(presented_key, deps.api_key())
+        if stage is not None:
+            return stage
         reasons.append("api_key_mismatch")
     if headers.get(SIGNATURE_HEADER) or headers.get(TIMESTAMP_HEADER):
         if deps.signing_key is None:
             reasons.append("signing_not_configured")
         else:
-            problem = signature_problem(
-                body,
-                headers.get(TIMESTAMP_HEADER),
-                headers.get(SIGNATURE_HEADER),
-                deps.signing_key(),
-                deps.clock(),
-            )
-            if problem is None:
-                return
-            reasons.append(problem)
+            now = deps.clock()
+            problems = [
+                signature_problem(
+                    body, headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER), key, now
+                )
+                for key in accepted(deps.signing_key())
+            ]
+            if None in problems:
+                return problems.index(None)
+            reasons.append(problems[0] or "signature_mismatch")
     raise AuthError(401, ",".join(reasons) or "credentials_missing")
 
 
+def _note_stage(what: dict[str, Any], stage: int) -> None:
+    # Shows in the "accepted" log line: while it appears, a sender still uses the value a rotation
+    # replaced (docs/operations.md#rotating-the-ingest-secrets).
+    if stage > 0:
+        what["credential"] = "previous"
+
+
 def _accept_outbound_message(
-    event: dict[str, Any], headers: dict[str, str], body: bytes, deps: IngestDeps
+    event: dict[str, Any], headers: dict[str, str], body: bytes, deps: IngestDeps, what: dict[str, Any]
 ) -> list[SyncRequest]:
     # Outbound Messages carry no custom headers and no signature: the URL token is the credential.
     token = _query(event).get(TOKEN_PARAMETER)
@@ -199,8 +217,10 @@ def _accept_outbound_message(
         raise AuthError(401, "token_missing")
     if deps.outbound_message_token is None:
         raise AuthError(401, "outbound_message_token_not_configured")
-    if not same_secret(token, deps.outbound_message_token()):
+    stage = matching_secret(token, deps.outbound_message_token())
+    if stage is None:
         raise AuthError(401, "token_mismatch")
+    _note_stage(what, stage)
     media = _media_type(headers)
     # Salesforce sends text/xml [I]; accept any XML type or none, refuse what is clearly not XML.
     if media and media not in _XML_TYPES and not media.endswith("+xml"):
