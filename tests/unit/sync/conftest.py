@@ -22,6 +22,9 @@ ORG = "00D5w000004abcdEAA"
 STALE = 960.0  # SyncContext.claim_stale_after
 PICKLISTS = {"StatusProduction": {"Active": 1, "On Hold": 2, "Lost": 3}}
 MARKER_FIELD = "Salesforce Opportunity Id"
+OWNER_ID, OWNER_EMAIL = to_18("0055w00000OWNER"), "Olivia.Owner@acme.test"
+OWNER_STAFFER = 2  # MemoryBigTime's staffer with that e-mail
+TEAM_CALLS = ["staff", "project_team", "set_project_team"]  # the owner onto a new project's team
 
 
 def stage_flags(stage: str) -> dict[str, Any]:
@@ -120,6 +123,9 @@ class Memory:
             "BigTime_Project_Id__c": None,
             "BigTime_Sync_Status__c": None,
             "OpportunityContactRoles": {"totalSize": len(roles), "done": True, "records": roles},
+            # The owner is a BigTime staffer too (MemoryBigTime's staffer 2): the project team's member.
+            "OwnerId": OWNER_ID,
+            "Owner": {"Email": OWNER_EMAIL, "Name": "Olivia Owner"},
             **fields,
         }
         return opp_id
