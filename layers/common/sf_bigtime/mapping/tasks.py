@@ -9,9 +9,10 @@ Opportunity as read now should have is :func:`sf_bigtime.mapping.task_plans.task
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, field_validator, model_validator
 
 from sf_bigtime.clients.salesforce import ChildQuery
 from sf_bigtime.mapping.conditions import Condition
@@ -88,11 +89,20 @@ class TasksSection(_Strict):
 
     enabled: bool = True
     per: Literal["line_item", "product_family", "project"] = "line_item"
-    code_prefix: str = Field(default="SF-", min_length=1, max_length=10, pattern=r"^[A-Za-z0-9_.-]+$")
+    code_prefix: str = "SF-"
     removed: Literal["archive", "keep"] = "archive"
     update: UpdatePolicy = UpdatePolicy.CREATE_ONLY
     fields: TaskFields = {}
     amount_task: AmountTask = AmountTask(enabled=False)
+
+    @field_validator("code_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,10}", value):
+            raise ValueError(
+                "1 to 10 letters, digits, '-', '_' or '.': the task code is this prefix and the line item id"
+            )
+        return value
 
     @field_validator("fields")
     @classmethod

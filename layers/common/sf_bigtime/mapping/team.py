@@ -8,9 +8,10 @@ BigTime documents neither the team routes' semantics nor what a template does on
 
 from __future__ import annotations
 
+import re
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sf_bigtime.clients.salesforce import ChildQuery
 from sf_bigtime.mapping.fields import STRICT, FieldPath, UpdatePolicy
@@ -93,7 +94,14 @@ class TemplateSection(_Strict):
     field: FieldPath | None = None
     map: dict[str, str | None] = {}
     default: str | None = Field(default=None, min_length=1)
-    create_field: str = Field(default="TemplateId", pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    create_field: str = "TemplateId"
+
+    @field_validator("create_field")
+    @classmethod
+    def _create_field(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", value):
+            raise ValueError(f"{value!r} is not a BigTime field name")
+        return value
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
