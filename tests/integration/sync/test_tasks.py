@@ -150,6 +150,19 @@ def test_a_template_project_keeps_the_templates_tasks_and_gets_the_line_items_to
     assert sync(world, opp, mapping=mapping).bigtime_calls == 0
 
 
+def test_the_template_field_of_the_create_request_is_a_mapping_switch(world: World) -> None:
+    """BigTime does not document how a project is created from a template: the field is configurable, and a
+    firm whose API ignores ours gets a project without the template's tasks, not a failure."""
+    world.use_bigtime(new_fake_bigtime(template_field="ProjectTemplateSid"))
+    wrong = world.won_opportunity(name="Acme – Wrong field")
+    outcome = sync(world, wrong, mapping={"template": {"default": "Retainer"}})
+    assert outcome.status == "Synced" and tasks(world, wrong) == {}
+    right = world.won_opportunity(name="Acme – Right field")
+    mapping = {"template": {"default": "Retainer", "create_field": "ProjectTemplateSid"}}
+    assert sync(world, right, mapping=mapping).status == "Synced"
+    assert list(tasks(world, right)) == ["Monthly Retainer"]
+
+
 def test_an_owner_bigtime_does_not_know_is_a_warning_on_a_synced_opportunity(world: World) -> None:
     stranger = world.sf.create(
         "User",

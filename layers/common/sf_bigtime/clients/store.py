@@ -25,7 +25,8 @@ shape is a contract: ``sf-bigtime status`` and operators read them, so add attri
 ``last_error``,        the last failure's reason and when (kept after later successes)
 ``last_error_at``
 ``last_changes``       map: ``created_client``, ``created_project`` (bool), ``updated_client``,
-                       ``updated_project`` (field names), ``contacts_added``, ``contacts_updated`` (int),
+                       ``updated_project`` (field names), ``contacts_added``, ``contacts_updated``,
+                       ``tasks_added``, ``tasks_updated``, ``tasks_archived``, ``team_added`` (int),
                        ``lifecycle`` (event applied or null), ``wrote_back`` (bool)
 ``last_warnings``      list of warnings of the last sync (e.g. a contact without a name)
 ``last_salesforce_calls``, ``last_bigtime_calls``: API calls the last attempt spent (Salesforce's token
