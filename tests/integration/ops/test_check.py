@@ -384,6 +384,22 @@ def test_the_templates_the_mapping_names_and_the_staff_list_are_checked(env: Env
     assert results["salesforce-fields"].ok and results["salesforce-query"].ok
 
 
+def test_a_line_item_field_the_org_lacks_fails_the_field_check_naming_it(env: Env) -> None:
+    value = "version: 1\ntasks: {fields: {BudgetExps: {field: Travel_Budget__c, update: sync}}}\n"
+    boto3.client("ssm").put_parameter(Name="/sf-bigtime/travel", Type="String", Value=value)
+    results = env.run(env.stack(parameters=env.parameters(MappingParameterName="/sf-bigtime/travel")))
+    fields = results["salesforce-fields"]
+    assert fields.status == "failed"
+    assert fields.problems == [
+        "Opportunity.OpportunityLineItems.Travel_Budget__c: OpportunityLineItem has no field Travel_Budget__c "
+        "(or it is not visible)"
+    ]
+    assert (
+        results["salesforce-query"].status == "failed"
+        and "Travel_Budget__c" in results["salesforce-query"].detail
+    )
+
+
 def test_an_api_key_that_may_not_read_staff_fails_the_staff_check_naming_the_fix(env: Env) -> None:
     env.put(
         "bigtime",
