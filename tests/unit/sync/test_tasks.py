@@ -136,6 +136,35 @@ def test_a_deleted_line_item_archives_its_task_and_clears_its_budget_never_delet
     assert restored["IsArchived"] is False and budgets(restored) == (8.0, 960.0)
 
 
+def test_an_archive_that_failed_is_done_by_the_retry(mem: Memory) -> None:
+    opp, (consulting, training, _) = won_with_items(mem)
+    mem.sync(opp)
+    mem.edit_line_item(opp, consulting, Quantity=41.0)
+    mem.delete_line_item(opp, training)
+    calls = 0
+    update = mem.bt.update_task
+
+    def second_fails(task_id: int, fields: dict[str, Any]) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the archive, after the budget update went through
+            raise BigTimeCallError(
+                "BigTime POST /task/detail/{id}: throttled (HTTP 503)", maybe_applied=False
+            )
+        return update(task_id, fields)
+
+    mem.bt.update_task = second_fails  # type: ignore[method-assign]
+    with pytest.raises(TransientError):
+        mem.sync(opp)
+    assert not tasks_by_code(mem, opp)[f"SF-{training}"]["IsArchived"]
+    assert not mem.item(opp)["tasks"][training]["retired"]  # what was not done is not recorded as done
+
+    outcome = mem.sync(opp)
+    assert (outcome.tasks_updated, outcome.tasks_archived) == (0, 1)  # the budget update is not repeated
+    assert tasks_by_code(mem, opp)[f"SF-{training}"]["IsArchived"] is True
+    assert budgets(tasks_by_code(mem, opp)[f"SF-{consulting}"]) == (41.0, 6150.0)
+
+
 def test_removed_keep_leaves_the_task_of_a_deleted_line_item_alone(mem: Memory) -> None:
     mapping = {"tasks": {"removed": "keep"}}
     opp, (_, training, _) = won_with_items(mem)

@@ -123,8 +123,8 @@ class _ProjectTasks:
     def retire(self, key: str, entry: dict[str, Any]) -> None:
         """The task of a line item (family, Amount) that is gone: archived, its `sync` budgets set to 0."""
         section = self.run.mapping.tasks
-        entry["retired"] = True
         if section.removed == "keep":
+            entry["retired"] = True
             return
         part: TasksSection | AmountTask = section.amount_task if key == AMOUNT_KEY else section
         desired: dict[str, Any] = {"IsArchived": True}
@@ -134,7 +134,9 @@ class _ProjectTasks:
                 desired[name] = 0
         if self.update(int(entry["id"]), desired, None):
             self.result.archived += 1
-        entry["hash"] = None  # if it comes back, its values are compared again
+        # Only once BigTime has it (a failure above leaves it to the retry); if the line item comes back,
+        # its values are compared again.
+        entry.update(retired=True, hash=None)
 
     def update(self, task_id: int, desired: dict[str, Any], found: BigTimeObject | None) -> bool:
         """Write the desired values BigTime does not hold yet (sending the task back whole)."""
