@@ -54,6 +54,15 @@ class BigTimeHttp:
     def project_contacts(self, project_id: int) -> list[dict[str, Any]]:
         return self.get(f"/project/contacts/{project_id}")
 
+    def tasks(self, project_id: int, *, completed: bool = True) -> list[dict[str, Any]]:
+        return self.get(f"/task/listByProject/{project_id}", ShowCompleted=str(completed).lower())
+
+    def budget_status(self, project_id: int) -> list[dict[str, Any]]:
+        return self.get(f"/task/BudgetStatusByProject/{project_id}")
+
+    def team(self, project_id: int) -> list[dict[str, Any]]:
+        return self.get(f"/project/Team/{project_id}")
+
 
 def post_event(
     stack: dict[str, Any], body: Any, *, api_key: str | None = None, **kwargs: Any

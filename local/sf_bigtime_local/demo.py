@@ -1,9 +1,10 @@
 """`make demo`: the main job on the local stack, end to end, checked.
 
-Seeds an Account with two contacts and an Opportunity in the fake Salesforce, moves the Opportunity to
-Closed Won (the fake org's Flow then calls the ingest endpoint, as a real Flow would), waits for the
-worker, prints what exists in BigTime and what was written back, and exits non-zero if any step did not
-happen. A second delivery of the same event and a new event for the same Opportunity are sent at the end
+Seeds an Account with two contacts and an Opportunity with two line items (products from the standard
+price book) in the fake Salesforce, moves the Opportunity to Closed Won (the fake org's Flow then calls the
+ingest endpoint, as a real Flow would), waits for the worker, prints what exists in BigTime (client,
+project, contacts, tasks with their budget, team) and what was written back, and exits non-zero if any step
+did not happen. A second delivery of the same event and a new event for the same Opportunity are sent at the end
 to show that nothing is created twice.
 """
 
@@ -53,7 +54,10 @@ def run_demo(timeout: float = 30.0) -> int:
         step("stopping the local stack")
         stack.stop()
     click.secho(
-        "DEMO OK: Closed Won became a BigTime project, written back, no duplicates.", fg="green", bold=True
+        "DEMO OK: Closed Won became a BigTime project with its tasks, budget and team, written back, "
+        "no duplicates.",
+        fg="green",
+        bold=True,
     )
     return 0
 
@@ -62,7 +66,7 @@ def _run(info: dict[str, Any], timeout: float) -> None:
     sf = salesforce(info)
     bigtime = BigTimeHttp(info)
 
-    step("seeding Salesforce: an Account, two Contacts, an Opportunity with contact roles")
+    step("seeding Salesforce: an Account, two Contacts, an Opportunity with contact roles and two line items")
     account_id = sf.Account.create(
         {
             "Name": "Acme Consulting Ltd",
@@ -107,7 +111,10 @@ def _run(info: dict[str, Any], timeout: float) -> None:
         {"OpportunityId": opp_id, "ContactId": ada, "Role": "Decision Maker", "IsPrimary": True}
     )
     sf.OpportunityContactRole.create({"OpportunityId": opp_id, "ContactId": grace, "Role": "Economic Buyer"})
-    click.echo(f"    Account {account_id}, Opportunity {opp_id}")
+    owner = _user_id(sf, "olivia.owner@acme.example")  # the account executive, a BigTime staffer too
+    sf.Opportunity.update(opp_id, {"OwnerId": owner})
+    lines = _seed_line_items(sf, opp_id)
+    click.echo(f"    Account {account_id}, Opportunity {opp_id}, line items {', '.join(lines)}")
 
     step("moving the Opportunity to Closed Won (the org's Flow calls the ingest endpoint)")
     sf.Opportunity.update(opp_id, {"StageName": "Closed Won"})
@@ -134,6 +141,19 @@ def _run(info: dict[str, Any], timeout: float) -> None:
             f"    contact  {contact.get('FName')} {contact.get('SName')} <{contact.get('EMail')}> "
             f"{contact.get('Tag')}"
         )
+    tasks = bigtime.tasks(project_id)
+    for task in tasks:
+        click.echo(
+            f"    task     {task['TaskNm']!r} code {task.get('TaskId')}: budget {task.get('BudgetHours') or 0:g} h, "
+            f"fees {task.get('BudgetFees') or 0:,.2f}"
+        )
+    status = bigtime.budget_status(project_id)
+    budget_fees = sum(row.get("BudgetFees") or 0 for row in status)
+    budget_hours = sum(row.get("BudgetHours") or 0 for row in status)
+    click.echo(f"    budget   {budget_hours:g} h, fees {budget_fees:,.2f} (GET /task/BudgetStatusByProject)")
+    team = bigtime.team(project_id)
+    for member in team:
+        click.echo(f"    team     {member.get('StaffNm')} (staffer {member.get('staffsid')})")
     step("what was written back onto the Opportunity")
     for name in (
         "BigTime_Project_Id__c",
@@ -154,6 +174,15 @@ def _run(info: dict[str, Any], timeout: float) -> None:
         sorted(c.get("Tag") for c in contacts) == ["BILLING", "PRIMARY"], "two contacts, PRIMARY and BILLING"
     )
     _check(len(related) == 1, "one BigTime Project record on the Opportunity")
+    _check(
+        sorted((t["TaskNm"], t.get("BudgetHours"), t.get("BudgetFees")) for t in tasks)
+        == [("Implementation Consulting", 120.0, 42000.0), ("Platform Licence", None, 6000.0)],
+        "a task per line item, hours for the hourly product, fees = total price",
+    )
+    _check(budget_fees == opp.get("Amount") == 48000.0, "the project's budget is the Opportunity's amount")
+    _check(
+        [m.get("StaffNm") for m in team] == ["Olivia Owner"], "the Opportunity owner is on the project team"
+    )
 
     step("sending the same event again, and a new event for the same Opportunity")
     event = {"orgId": info["salesforce"]["org_id"], "opportunityId": opp_id, "eventId": "demo-replay-1"}
@@ -164,6 +193,29 @@ def _run(info: dict[str, Any], timeout: float) -> None:
     projects = [p for p in bigtime.projects() if p["ClientId"] == project["ClientId"]]
     _check(len(projects) == 1, f"still exactly one project (found {len(projects)})")
     _check(len(bigtime.clients()) == 1, "still exactly one client")
+    _check(len(bigtime.tasks(project_id)) == 2, "still exactly two tasks")
+
+
+def _user_id(sf: Any, username: str) -> str:
+    [user] = sf.query(format_soql("SELECT Id FROM User WHERE Username = {}", username))["records"]
+    return str(user["Id"])
+
+
+def _seed_line_items(sf: Any, opp_id: str) -> list[str]:
+    """Two products in the standard price book (one sold by the hour) and a line item of each."""
+    [book] = sf.query("SELECT Id FROM Pricebook2 WHERE IsStandard = true")["records"]
+    lines = []
+    for name, unit, price, quantity in (
+        ("Implementation Consulting", "Hours", 350.0, 120),
+        ("Platform Licence", "Each", 6000.0, 1),
+    ):
+        product = sf.Product2.create({"Name": name, "QuantityUnitOfMeasure": unit, "IsActive": True})["id"]
+        entry = sf.PricebookEntry.create(
+            {"Pricebook2Id": book["Id"], "Product2Id": product, "UnitPrice": price, "IsActive": True}
+        )["id"]
+        item = {"OpportunityId": opp_id, "PricebookEntryId": entry, "Quantity": quantity, "UnitPrice": price}
+        lines.append(sf.OpportunityLineItem.create(item)["id"])
+    return lines
 
 
 def _synced(opp: dict[str, Any]) -> dict[str, Any] | None:

@@ -92,6 +92,7 @@ class LocalStack:
 
     def _start(self) -> dict[str, Any]:
         from sf_bigtime_local.fake_bigtime import FakeBigTime
+        from sf_bigtime_local.fake_bigtime.seed import DEFAULT_STAFF
         from sf_bigtime_local.fake_salesforce import FakeSalesforce
 
         # moto's server and werkzeug log every request at INFO; the fakes keep their own call logs.
@@ -120,7 +121,18 @@ class LocalStack:
         )
         sf_server = self._serve(self.fake_salesforce, "fake-salesforce")
         bt_token = secrets.token_urlsafe(24)
-        self.fake_bigtime = FakeBigTime(realm=BIGTIME_REALM, api_tokens={bt_token: {"staffsid": 1}})
+        # The fake org's account executive (its Opportunities' owner) is a BigTime staffer too, by the
+        # same e-mail: the project team's owner in the demo and the end-to-end tests.
+        owner = {
+            "StaffSID": 20,
+            "FName": "Olivia",
+            "SName": "Owner",
+            "EMail": self.fake_salesforce.owner_username,
+            "Title": "Account Executive",
+        }
+        self.fake_bigtime = FakeBigTime(
+            realm=BIGTIME_REALM, api_tokens={bt_token: {"staffsid": 1}}, staff=[*DEFAULT_STAFF, owner]
+        )
         bt_server = self._serve(self.fake_bigtime, "fake-bigtime")
         bigtime_base = f"{bt_server.url}/BigtimeData/api/v2"
 

@@ -9,11 +9,12 @@ It reads the stack's outputs and parameters, then, with the very secrets the fun
   every field the functions read or write exists and is accessible to the integration user (a describe
   walk over :func:`sf_bigtime_ops.fieldcheck.stack_field_uses` for the stack's mapping), the worker's own
   query runs, and the trigger stages are active values of the Stage picklist;
-- BigTime: the API key and firm id are accepted, and every picklist value the mapping names resolves (with
-  none named, the standard "Field Values" lists answer).
+- BigTime: the API key and firm id are accepted, every picklist value the mapping names resolves (with
+  none named, the standard "Field Values" lists answer), the project templates it names exist and the
+  staff list the team is matched against answers (:mod:`sf_bigtime_ops.bigtime_lookups`).
 
 Each check is reported ok, failed (with the reason and what to do) or skipped (an earlier check it needs
-failed). Nothing is written anywhere: the calls are logins, describes, one query and picklist reads.
+failed). Nothing is written anywhere: the calls are logins, describes, one query and BigTime list reads.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from sf_bigtime.secrets import (
     parse_secret,
 )
 from sf_bigtime.sfid import same_org
+from sf_bigtime_ops.bigtime_lookups import lookup_checks
 from sf_bigtime_ops.fieldcheck import (
     CachedDescribe,
     FieldProblem,
@@ -341,6 +343,8 @@ class Checker:
                 self._picklist(name, items, wanted.get(name, set()))
         if not logged_in and not any(r.name == "bigtime-login" for r in self.results):
             self._add("bigtime-login", "failed", "no BigTime call succeeded (see the picklist checks)")
+        for name, status, detail in lookup_checks(client, mapping) if mapping is not None else []:
+            self._add(name, status, detail)
 
     def _picklist(self, name: str, items: list[Any], values: set[str]) -> None:
         names = {str(i.get("Name")).casefold(): str(i.get("Name")) for i in items if i.get("Name")}

@@ -34,6 +34,10 @@ def test_demo_succeeds_and_says_what_it_did(demo: subprocess.CompletedProcess[st
     assert "BigTime_Sync_Status__c     Synced" in out
     assert "contact  Ada Lovelace <ada@acme.example> PRIMARY" in out
     assert "ok: still exactly one project (found 1)" in out
+    assert "task     'Implementation Consulting'" in out and "budget 120 h, fees 42,000.00" in out
+    assert "budget   120 h, fees 48,000.00 (GET /task/BudgetStatusByProject)" in out
+    assert "team     Olivia Owner" in out
+    assert "ok: the Opportunity owner is on the project team" in out and "ok: still exactly two tasks" in out
 
 
 def test_demo_prints_no_metric_documents_and_no_python_warnings(

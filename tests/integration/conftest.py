@@ -24,6 +24,7 @@ from sf_bigtime.settings import WorkerSettings
 from sf_bigtime.sync.run import SyncContext
 from sf_bigtime.sync.worker import Worker
 from sf_bigtime_local.fake_bigtime import FakeBigTime
+from sf_bigtime_local.fake_bigtime.seed import DEFAULT_STAFF
 from sf_bigtime_local.fake_salesforce import FakeSalesforce
 from sf_bigtime_local.httpserver import BackgroundServer
 
@@ -33,6 +34,14 @@ BT_TOKEN = "bt-token"
 BT_REALM = "test-firm"
 BT_TOKEN_NO_PROJECTS = "bt-token-no-projects"  # an API key whose staffer may not create projects
 BT_USER, BT_PASSWORD = "svc@firm.test", "pw"  # a BigTime login for session auth
+# The fake org's seeded records are owned by Olivia Owner; she is a BigTime staffer too (the team's owner).
+OWNER_STAFFER = {
+    "StaffSID": 20,
+    "FName": "Olivia",
+    "SName": "Owner",
+    "EMail": "olivia.owner@acme.example",
+    "Title": "Account Executive",
+}
 
 
 class Crash(BaseException):
@@ -56,7 +65,7 @@ def new_fake_bigtime(**kwargs: Any) -> FakeBigTime:
             BT_TOKEN_NO_PROJECTS: {"staffsid": 2, "permissions": {"project.create": False}},
         },
         users={BT_USER: BT_PASSWORD},
-        **kwargs,
+        **{"staff": [*DEFAULT_STAFF, OWNER_STAFFER], **kwargs},
     )
 
 
@@ -207,6 +216,32 @@ class World:
         self.role(opp, ada, primary=True)
         self.role(opp, grace, role="Economic Buyer")
         return opp
+
+    def product(self, name: str, price: float, unit: str = "Hours", family: str | None = None) -> str:
+        """A product with an active entry in the standard price book (every org has one); returns the
+        entry's id, which a line item is created from."""
+        product = self.sf.create(
+            "Product2", {"Name": name, "IsActive": True, "QuantityUnitOfMeasure": unit, "Family": family}
+        )
+        return self.sf.create(
+            "PricebookEntry",
+            {
+                "Pricebook2Id": self.sf.standard_pricebook_id,
+                "Product2Id": product,
+                "UnitPrice": price,
+                "IsActive": True,
+            },
+        )
+
+    def line_item(self, opportunity_id: str, entry_id: str, quantity: float, **fields: Any) -> str:
+        """A line item from a price book entry, with Salesforce's validation; its price is the entry's
+        unless ``UnitPrice`` (or ``TotalPrice``) is given."""
+        if "UnitPrice" not in fields and "TotalPrice" not in fields:
+            fields["UnitPrice"] = self.sf.get("PricebookEntry", entry_id)["UnitPrice"]
+        return self.sf.create(
+            "OpportunityLineItem",
+            {"OpportunityId": opportunity_id, "PricebookEntryId": entry_id, "Quantity": quantity, **fields},
+        )
 
     def sf_api_calls(self) -> int:
         """Calls that count against the org's API limit (token requests do not)."""

@@ -168,6 +168,11 @@ NO_FIELD_PERMISSION = {
     "User": {"Name", "Email"},
     "RecordType": {"DeveloperName"},
     "OpportunityContactRole": {"Id", "ContactId", "Role", "IsPrimary", "IsDeleted", "CreatedDate"},
+    # Line items and team members are read through their Opportunity; Quantity and a product's Name are
+    # required fields.
+    "OpportunityLineItem": {"Id", "IsDeleted", "CreatedDate", "Quantity"},
+    "OpportunityTeamMember": {"Id", "IsDeleted", "CreatedDate", "UserId", "TeamMemberRole"},
+    "Product2": {"Name"},
     PROJECT_OBJECT: {"Name"},
 }
 ADDRESS_PARTS = re.compile(
@@ -210,7 +215,7 @@ def test_integration_permission_set_grants_every_field_the_worker_reads_and_writ
         if not readable or (r.use.access != "read" and not editable):
             missing.append(f"{name} ({r.use.access})")
     assert not missing, f"add to BigTime_Integration (or to NO_FIELD_PERMISSION with a reason): {missing}"
-    for sobject in ("Opportunity", "Account", "Contact"):
+    for sobject in ("Opportunity", "Account", "Contact", "Product2"):
         assert objects[sobject]["allowRead"] and objects[sobject]["viewAllRecords"], sobject
     assert objects["Opportunity"]["allowEdit"]
     assert objects[PROJECT_OBJECT]["allowCreate"] and objects[PROJECT_OBJECT]["allowEdit"]

@@ -48,8 +48,12 @@ def check(file: Path | None, parameter: str | None, as_json: bool, show: bool) -
 def _salesforce_fields(mapping: Mapping) -> dict[str, list[str]]:
     from sf_bigtime.clients.salesforce import selected_fields
 
-    opportunity, contact_roles = selected_fields(*mapping.query_fields())
-    return {"opportunity": opportunity, "contact_roles": contact_roles or []}
+    opportunity_paths, role_paths, children = mapping.query_fields()
+    opportunity, contact_roles = selected_fields(opportunity_paths, role_paths)
+    fields = {"opportunity": opportunity, "contact_roles": contact_roles or []}
+    for child in children:  # line items, team members: subqueries of the same one query
+        fields[child.relationship] = list(dict.fromkeys(child.fields))
+    return fields
 
 
 def _effective(mapping: Mapping) -> dict[str, Any]:
@@ -78,6 +82,9 @@ def _report_ok(name: str, mapping: Mapping, as_json: bool, show: bool) -> None:
     click.echo(f"  Opportunity:    {', '.join(fields['opportunity'])}")
     if fields["contact_roles"]:
         click.echo(f"  contact roles:  {', '.join(fields['contact_roles'])}")
+    for name, paths in fields.items():
+        if name not in ("opportunity", "contact_roles"):
+            click.echo(f"  {name}: {', '.join(paths)}")
     if show:
         click.echo("Effective mapping:")
         click.echo(yaml.safe_dump(_effective(mapping), sort_keys=False, allow_unicode=True).rstrip())

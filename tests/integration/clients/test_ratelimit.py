@@ -32,8 +32,9 @@ def test_limiter_keeps_bigtime_calls_under_the_rate(world: World) -> None:
     limiter = RateLimiter(PER_MINUTE, burst=BURST, clock=clock, sleep=clock.sleep)
     assert run_syncs(world, limiter) == ["Synced"] * 4
     calls = fake.calls
-    # list + create client, then per Opportunity a project and two contacts
-    assert len(calls) == 2 + 4 * 3
+    # list + create client, the staff list once (cached), then per Opportunity a project, two contacts and
+    # the owner onto the team (read, write)
+    assert len(calls) == 2 + 1 + 4 * (3 + 2)
     assert all(c.status == 200 for c in calls)  # never throttled
     times = [c.time for c in calls]
     assert all(sum(1 for t in times if start <= t < start + 60) <= PER_MINUTE + BURST for start in times)

@@ -25,6 +25,7 @@ from sf_bigtime_ops.stack_check import Checker, CheckResult
 from sf_bigtime_ops.stackinfo import StackInfo, from_cloudformation
 
 ORG = "00D5w000004abcdEAA"
+BT_TOKEN_NO_STAFF = "bt-token-no-staff"
 STACK = "sf-bigtime-dev"
 BT_TOKEN, BT_REALM = "bt-api-key", "test-firm"
 
@@ -101,7 +102,13 @@ def _salesforce_secret(url: str, **overrides: str) -> dict[str, str]:
 
 
 def _serve(sf: FakeSalesforce) -> Iterator[Env]:
-    bt = FakeBigTime(realm=BT_REALM, api_tokens={BT_TOKEN: {"staffsid": 1}})
+    bt = FakeBigTime(
+        realm=BT_REALM,
+        api_tokens={
+            BT_TOKEN: {"staffsid": 1},
+            BT_TOKEN_NO_STAFF: {"staffsid": 2, "permissions": {"staff.view": False}},
+        },
+    )
     with (
         BackgroundServer(sf, name="fake-sf") as sfs,
         BackgroundServer(bt, name="fake-bt") as bts,
@@ -170,6 +177,7 @@ EVERY_CHECK = [
     "bigtime-picklist:LookupProjectType",
     "bigtime-picklist:StatusProduction",
     "bigtime-picklist:StatusBilling",
+    "bigtime-staff",  # the default team: the owner, matched to BigTime staff by e-mail
 ]
 
 
@@ -349,6 +357,69 @@ def test_the_stacks_mapping_is_read_from_ssm_and_its_picklist_values_resolved(en
     assert status.status == "failed" and "'Moonshot' not in BigTime's StatusProduction list" in status.detail
     assert "In Progress" in status.detail  # what the firm has
     assert results["salesforce-fields"].ok and results["salesforce-query"].ok  # NextStep is readable
+
+
+TEMPLATES_AND_TEAM = """
+version: 1
+template: {field: Type, map: {New Customer: standard implementation, Renewal: Fixed Fee Kickoff}}
+team: {owner_role: Project Manager, member_roles: {Sales Engineer: Consultant}}
+"""
+
+
+def test_the_templates_the_mapping_names_and_the_staff_list_are_checked(env: Env) -> None:
+    boto3.client("ssm").put_parameter(Name="/sf-bigtime/work", Type="String", Value=TEMPLATES_AND_TEAM)
+    results = env.run(env.stack(parameters=env.parameters(MappingParameterName="/sf-bigtime/work")))
+    templates = results["bigtime-templates"]
+    assert templates.status == "failed" and "'Fixed Fee Kickoff' not among BigTime's project templates" in (
+        templates.detail
+    )
+    assert "Retainer, Standard Implementation" in templates.detail  # what the firm has
+    assert (
+        results["bigtime-staff"].ok
+        and "4 active staffer(s) with an e-mail" in results["bigtime-staff"].detail
+    )
+    roles = results["bigtime-picklist:LookupProjectTeamRoles"]  # the team roles resolve like any picklist
+    assert roles.ok and roles.detail == "'Consultant', 'Project Manager' resolved"
+    # The worker's one query reads the team members too, and the org has every field it names.
+    assert results["salesforce-fields"].ok and results["salesforce-query"].ok
+
+
+def test_a_line_item_field_the_org_lacks_fails_the_field_check_naming_it(env: Env) -> None:
+    value = "version: 1\ntasks: {fields: {BudgetExps: {field: Travel_Budget__c, update: sync}}}\n"
+    boto3.client("ssm").put_parameter(Name="/sf-bigtime/travel", Type="String", Value=value)
+    results = env.run(env.stack(parameters=env.parameters(MappingParameterName="/sf-bigtime/travel")))
+    fields = results["salesforce-fields"]
+    assert fields.status == "failed"
+    assert fields.problems == [
+        "Opportunity.OpportunityLineItems.Travel_Budget__c: OpportunityLineItem has no field Travel_Budget__c "
+        "(or it is not visible)"
+    ]
+    assert (
+        results["salesforce-query"].status == "failed"
+        and "Travel_Budget__c" in results["salesforce-query"].detail
+    )
+
+
+def test_an_api_key_that_may_not_read_staff_fails_the_staff_check_naming_the_fix(env: Env) -> None:
+    env.put(
+        "bigtime",
+        {
+            "auth": "api_key",
+            "api_token": BT_TOKEN_NO_STAFF,
+            "realm": BT_REALM,
+            "base_url": f"{env.bt_url}/BigtimeData/api/v2",
+        },
+    )
+    staff = env.run()["bigtime-staff"]
+    # A list BigTime filters by the staffer's rights: empty, not refused.
+    assert staff.status == "failed" and "may lack the right to view staff" in staff.detail
+
+
+def test_without_template_or_team_nothing_more_is_read(env: Env) -> None:
+    value = "version: 1\nteam: {enabled: false}\n"
+    boto3.client("ssm").put_parameter(Name="/sf-bigtime/bare", Type="String", Value=value)
+    results = env.run(env.stack(parameters=env.parameters(MappingParameterName="/sf-bigtime/bare")))
+    assert "bigtime-templates" not in results and "bigtime-staff" not in results
 
 
 def test_an_unreadable_or_invalid_mapping_fails_and_skips_the_checks_that_need_it(env: Env) -> None:

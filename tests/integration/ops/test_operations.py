@@ -147,7 +147,7 @@ def test_status_on_a_deployed_stack(deployed: Deployed) -> None:
         and status["mapping"]["project_id"] == world.sf.get("Opportunity", opp)["BigTime_Project_Id__c"]
     )
     assert status["last_outcome"]["status"] == "Synced" and status["last_outcome"]["delivery_id"] == "dlv-1"
-    assert status["attempts"] == 1 and status["api_calls_last_sync"] == {"salesforce": 2, "bigtime": 5}
+    assert status["attempts"] == 1 and status["api_calls_last_sync"] == {"salesforce": 2, "bigtime": 8}
     assert status["salesforce"]["sync_status"] == "Synced"
     human = deployed.cli("status", opp, "--no-salesforce").output
     assert "BigTime project" in human and "Synced" in human and "· stage" not in human

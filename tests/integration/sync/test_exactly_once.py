@@ -32,6 +32,10 @@ def test_twenty_opportunities_of_one_new_account_three_deliveries_each_concurren
     A transient failure (e.g. another worker holds the claim) puts the delivery back, as SQS would."""
     account = world.account("Globex Corporation")
     opportunities = [world.won_opportunity(account, name=f"Globex – Phase {i:02d}") for i in range(20)]
+    consulting, licence = world.product("Consulting", 150, "Hours"), world.product("Licence", 900, "Each")
+    for i, opp in enumerate(opportunities):  # two line items each: two tasks each, and never a third
+        world.line_item(opp, consulting, 10 + i)
+        world.line_item(opp, licence, 1)
     pending: deque[SyncRequest] = deque()
     for round_ in range(3):
         for i, opp in enumerate(opportunities):
@@ -112,6 +116,13 @@ def test_twenty_opportunities_of_one_new_account_three_deliveries_each_concurren
     creates = Counter(c.route for c in world.bt.calls if c.method == "POST")
     assert creates["/client/detail"] == 1 and creates["/project/detail"] == 20
     assert creates["/project/contact"] == 40
+    assert creates["/task/detail"] == 40  # two tasks per project, each created once
+    for i, opp in enumerate(opportunities):
+        made = world.bt.tasks(by_code[f"SF-{opp}"])
+        assert sorted((t["TaskNm"], t["BudgetHours"]) for t in made) == [
+            ("Consulting", 10.0 + i),
+            ("Licence", None),
+        ]
 
 
 def test_crash_after_bigtimes_create_before_the_record_still_one_project(world: World) -> None:
@@ -145,6 +156,39 @@ def test_crash_after_bigtimes_create_before_the_record_still_one_project(world: 
     assert [c.route for c in world.bt.calls if c.method == "POST"].count("/project/detail") == 1
     item = world.contexts[-1].store.get("opp", ORG, opp)
     assert item["project_id"] == str(project["SystemId"]) and "claim_token" not in item
+
+
+def test_crash_after_bigtimes_task_create_before_the_record_still_one_task(world: World) -> None:
+    opp = world.won_opportunity()
+    entry = world.product("Consulting", 150, "Hours")
+    items = [world.line_item(opp, entry, 40), world.line_item(opp, entry, 8)]
+    clock = Clock()
+    dying = world.context(clock=clock)
+    record = dying.store.record
+
+    def die_on_task(kind: str, *args: Any, **kwargs: Any) -> None:
+        if kind == "task":
+            raise Crash("the worker died after BigTime created the task")
+        record(kind, *args, **kwargs)
+
+    dying.store.record = die_on_task  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        sync_opportunity(world.request(opp), dying)
+    [project] = world.bt.projects
+    assert len(world.bt.tasks(project["SystemId"])) == 1  # BigTime made it; its id was never written down
+
+    with pytest.raises(TransientError) as busy:  # the dead worker's task claim is fresh: wait
+        sync_opportunity(world.request(opp), world.context(clock=clock))
+    assert busy.value.code == "claim_busy"
+
+    clock.advance(STALE + 1)
+    outcome = sync_opportunity(world.request(opp), world.context(clock=clock))
+    assert outcome.status == "Synced" and outcome.tasks_added == 1  # the other one was adopted
+    made = world.bt.tasks(project["SystemId"])
+    assert sorted(t["TaskId"] for t in made) == sorted(f"SF-{i}" for i in items)
+    assert [c.route for c in world.bt.calls if c.method == "POST"].count("/task/detail") == 2
+    item = world.contexts[-1].store.get("task", ORG, f"{opp}/{items[0]}")
+    assert item["task_id"] == str(next(t["TaskSid"] for t in made if t["TaskId"] == f"SF-{items[0]}"))
 
 
 def test_crash_with_auto_numbered_codes_is_found_by_the_custom_field_marker(world: World) -> None:

@@ -7,7 +7,7 @@ import pytest
 from sf_bigtime.errors import TransientError
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.sync.run import sync_opportunity
-from tests.integration.conftest import BT_TOKEN_NO_PROJECTS, ORG, World
+from tests.integration.conftest import BT_TOKEN_NO_PROJECTS, ORG, OWNER_STAFFER, World
 
 BT = "/BigtimeData/api/v2"
 
@@ -37,12 +37,13 @@ def test_won_opportunity_becomes_client_project_contacts_and_write_back(world: W
     assert opp["BigTime_Last_Synced__c"]
 
     # One Salesforce read and one composite write-back; BigTime: list clients, create client,
-    # create project, two contacts.
-    assert (outcome.salesforce_calls, outcome.bigtime_calls) == (2, 5)
+    # create project, two contacts, and the owner onto the team (staff list, team read, team write).
+    assert (outcome.salesforce_calls, outcome.bigtime_calls) == (2, 8)
+    assert [m["staffsid"] for m in world.bt.team(project["SystemId"])] == [OWNER_STAFFER["StaffSID"]]
 
     item = ctx.store.get("opp", ORG, opp_id)
     assert item["project_id"] == str(project["SystemId"]) and item["last_status"] == "Synced"
-    assert item["last_salesforce_calls"] == 2 and item["last_bigtime_calls"] == 5
+    assert item["last_salesforce_calls"] == 2 and item["last_bigtime_calls"] == 8
 
 
 def test_related_list_record_is_written(world: World) -> None:
@@ -83,8 +84,9 @@ def test_second_opportunity_of_the_same_account_reuses_the_client(world: World) 
     outcome = sync_opportunity(world.request(b), ctx)
     assert len(world.bt.clients) == 1 and len(world.bt.projects) == 2
     assert not outcome.created_client and outcome.created_project
-    # new Opportunity on a known client: create project + one call per contact, nothing else
-    assert outcome.bigtime_calls == 1 + 2 and outcome.salesforce_calls == 2
+    # new Opportunity on a known client: create project + one call per contact, the team's read and
+    # write (the staff list is cached in the warm client), nothing else
+    assert outcome.bigtime_calls == 1 + 2 + 2 and outcome.salesforce_calls == 2
 
 
 def test_existing_bigtime_client_with_the_same_name_is_used(world: World) -> None:

@@ -42,6 +42,39 @@ def test_default_mapping_checks_ok_and_lists_the_salesforce_fields() -> None:
     assert "Account.BillingCity" in out and "Contact.MailingCity" in out
 
 
+def test_the_tasks_team_and_template_sections_are_summarised_with_the_fields_they_read(
+    tmp_path: Path,
+) -> None:
+    file = tmp_path / "work.yaml"
+    file.write_text(
+        "version: 1\n"
+        "tasks: {per: product_family, fields: {TaskNm: Product2.Family}}\n"
+        "team: {owner_lead: true, member_roles: {Sales Engineer: Consultant}}\n"
+        "template: {field: Type, map: {New Customer: Standard Implementation}}\n"
+    )
+    code, out, _ = run(str(file))
+    assert code == 0
+    assert "tasks      one per product family" in out
+    assert "team       the owner as project lead and Opportunity team members (Sales Engineer)" in out
+    assert "template   by Type: 1 value(s), no default (project-create field TemplateId)" in out
+    assert "OpportunityLineItems: Id, IsDeleted, Product2.Name, Product2.Family" in out
+    assert "OpportunityTeamMembers: Id, IsDeleted, UserId, TeamMemberRole, User.Email, User.Name" in out
+    code, out, _ = run(str(file), "--json")
+    fields = json.loads(out)["salesforce_fields"]
+    assert {"Type", "Owner.Email"} <= set(fields["opportunity"]) and "User.Email" in fields[
+        "OpportunityTeamMembers"
+    ]
+
+
+def test_a_mistake_in_the_new_sections_names_its_key(tmp_path: Path) -> None:
+    file = tmp_path / "bad.yaml"
+    file.write_text("version: 1\ntasks: {fields: {TaskId: Id}}\ntemplate: {map: {New: Standard}}\n")
+    code, _, err = run(str(file))
+    assert code == 1
+    assert "tasks.fields: TaskId cannot be mapped: the task code is the worker's marker" in err
+    assert "template: map needs `field`" in err
+
+
 def test_a_good_file(tmp_path: Path) -> None:
     file = tmp_path / "acme.yaml"
     file.write_text(GOOD)

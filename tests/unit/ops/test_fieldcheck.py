@@ -80,8 +80,30 @@ def test_mapping_fields_extend_the_list() -> None:
 
 def test_contacts_off_means_no_contact_role_reads() -> None:
     mapping = build_mapping({"contacts": {"enabled": False}}, "test")
-    assert not [u for u in worker_field_uses(mapping) if u.child]
+    assert not [u for u in worker_field_uses(mapping) if u.child == "OpportunityContactRoles"]
     assert [u for u in worker_field_uses() if u.child == "OpportunityContactRoles"]
+
+
+def test_line_items_and_team_members_are_read_in_the_same_query_only_when_the_mapping_uses_them() -> None:
+    default = worker_field_uses()
+    items = {u.path for u in default if u.child == "OpportunityLineItems"}
+    assert {"Id", "IsDeleted", "Quantity", "TotalPrice", "Product2.QuantityUnitOfMeasure"} <= items
+    assert not [u for u in default if u.child == "OpportunityTeamMembers"]  # no member role joins
+    assert {"Owner.Email", "Amount"} <= {u.path for u in default if u.child is None}
+    mapping = build_mapping(
+        {
+            "tasks": {"enabled": False},
+            "team": {"owner": False, "member_roles": {"Sales Engineer": "Consultant"}},
+            "template": {"field": "Type", "map": {"New Customer": "Standard Implementation"}},
+        },
+        "test",
+    )
+    uses = worker_field_uses(mapping)
+    assert not [u for u in uses if u.child == "OpportunityLineItems"]
+    assert {"User.Email", "TeamMemberRole"} <= {u.path for u in uses if u.child == "OpportunityTeamMembers"}
+    plain = {u.path for u in uses if u.child is None}
+    assert "Type" in plain and "Owner.Email" not in plain and "Amount" not in plain
+    assert worker_soql(mapping).count("SELECT") == 3  # Opportunity, contact roles, team: one query
 
 
 def test_the_reconcile_sweep_query_is_part_of_the_stack_fields() -> None:

@@ -22,6 +22,9 @@ ORG = "00D5w000004abcdEAA"
 STALE = 960.0  # SyncContext.claim_stale_after
 PICKLISTS = {"StatusProduction": {"Active": 1, "On Hold": 2, "Lost": 3}}
 MARKER_FIELD = "Salesforce Opportunity Id"
+OWNER_ID, OWNER_EMAIL = to_18("0055w00000OWNER"), "Olivia.Owner@acme.test"
+OWNER_STAFFER = 2  # MemoryBigTime's staffer with that e-mail
+TEAM_CALLS = ["staff", "project_team", "set_project_team"]  # the owner onto a new project's team
 
 
 def stage_flags(stage: str) -> dict[str, Any]:
@@ -120,9 +123,72 @@ class Memory:
             "BigTime_Project_Id__c": None,
             "BigTime_Sync_Status__c": None,
             "OpportunityContactRoles": {"totalSize": len(roles), "done": True, "records": roles},
+            # The owner is a BigTime staffer too (MemoryBigTime's staffer 2): the project team's member.
+            "OwnerId": OWNER_ID,
+            "Owner": {"Email": OWNER_EMAIL, "Name": "Olivia Owner"},
             **fields,
         }
         return opp_id
+
+    def line_item(
+        self,
+        opportunity_id: str,
+        product: str,
+        quantity: float,
+        unit_price: float,
+        *,
+        unit: str | None = "Hours",
+        family: str | None = None,
+        **fields: Any,
+    ) -> str:
+        """Add a line item as the one query returns it (Product2 nested); returns its id. Salesforce rolls
+        the line items up into the Opportunity's Amount."""
+        item_id = self._id("00k")
+        item = {
+            "Id": item_id,
+            "IsDeleted": False,
+            "Quantity": float(quantity),
+            "UnitPrice": float(unit_price),
+            "TotalPrice": round(quantity * unit_price, 2),
+            "Description": None,
+            "ServiceDate": None,
+            "Product2": {"Name": product, "Family": family, "QuantityUnitOfMeasure": unit},
+            **fields,
+        }
+        self._line_items(opportunity_id).append(item)
+        self._roll_up(opportunity_id)
+        return item_id
+
+    def edit_line_item(self, opportunity_id: str, item_id: str, **fields: Any) -> None:
+        item = next(i for i in self._line_items(opportunity_id) if i["Id"] == item_id)
+        item.update(fields)
+        if "Quantity" in fields or "UnitPrice" in fields:
+            item["TotalPrice"] = round(item["Quantity"] * item["UnitPrice"], 2)
+        self._roll_up(opportunity_id)
+
+    def delete_line_item(self, opportunity_id: str, item_id: str) -> None:
+        """Deleted: queryAll still returns it, flagged (as it does for deleted children)."""
+        self.edit_line_item(opportunity_id, item_id, IsDeleted=True)
+
+    def team_member(self, opportunity_id: str, email: str, role: str, name: str = "Sam Rivera") -> None:
+        rows = self.sf.opportunities[opportunity_id].setdefault("OpportunityTeamMembers", {"records": []})
+        rows["records"].append(
+            {
+                "Id": self._id("00q"),
+                "IsDeleted": False,
+                "UserId": self._id("005"),
+                "TeamMemberRole": role,
+                "User": {"Email": email, "Name": name},
+            }
+        )
+
+    def _line_items(self, opportunity_id: str) -> list[dict[str, Any]]:
+        opp = self.sf.opportunities[opportunity_id]
+        return opp.setdefault("OpportunityLineItems", {"records": []})["records"]
+
+    def _roll_up(self, opportunity_id: str) -> None:
+        live = [i for i in self._line_items(opportunity_id) if not i["IsDeleted"]]
+        self.edit(opportunity_id, Amount=round(sum(i["TotalPrice"] for i in live), 2))
 
     def edit(self, opportunity_id: str, **fields: Any) -> None:
         self.sf.opportunities[opportunity_id].update(fields)

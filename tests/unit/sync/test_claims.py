@@ -268,5 +268,7 @@ def test_a_project_another_worker_recorded_meanwhile_is_used_not_created(mem: Me
     )
     assert len(mem.bt.project_contacts(project["SystemId"])) == 2  # added once, by the other worker
     assert outcome.contacts_added == 0
-    # What the other worker stored counts (the item is read again): no contact list, no second marker.
-    assert "list_project_contacts" not in mem.bt.log and mem.bt.log[-1] == "add_project_contact"
+    # What the other worker stored counts (the item is read again): no contact list, no second marker,
+    # no second team set-up.
+    assert "list_project_contacts" not in mem.bt.log and mem.bt.log[-1] == "set_project_team"
+    assert mem.bt.log.count("set_project_team") == 1

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sf_bigtime.errors import TransientError
-from tests.unit.sync.conftest import MARKER_FIELD, ORG, STALE, Memory
+from tests.unit.sync.conftest import MARKER_FIELD, ORG, STALE, TEAM_CALLS, Memory
 
 
 def test_a_lease_held_by_another_worker_is_busy_until_it_goes_stale(mem: Memory) -> None:
@@ -21,7 +21,7 @@ def test_a_lease_held_by_another_worker_is_busy_until_it_goes_stale(mem: Memory)
     with pytest.raises(TransientError) as busy:
         mem.sync(opp)
     assert busy.value.code == "contacts_busy" and busy.value.retry_after == 5
-    assert mem.bt.calls == 5  # the first sync's: this one made no BigTime call
+    assert mem.bt.calls == 8  # the first sync's: this one made no BigTime call
     assert mem.item(opp)["contacts_lease"] == other  # still the other worker's
 
     mem.clock.advance(STALE + 1)
@@ -132,7 +132,7 @@ def test_contacts_off_adds_none(mem: Memory) -> None:
     opp = mem.won_opportunity()
     outcome = mem.sync(opp, {"contacts": {"enabled": False}})
     assert outcome.contacts_added == 0 and not mem.bt.contacts
-    assert mem.bt.log == ["list_clients", "create_client", "create_project"]
+    assert mem.bt.log == ["list_clients", "create_client", "create_project", *TEAM_CALLS]
 
 
 def test_a_failure_before_the_contacts_gives_the_creators_lease_back(mem: Memory) -> None:

@@ -8,7 +8,7 @@ import pytest
 from sf_bigtime.errors import PermanentError, TransientError
 from sf_bigtime.sfid import to_18
 from sf_bigtime.sync.run import sync_opportunity
-from tests.unit.sync.conftest import ORG, Memory
+from tests.unit.sync.conftest import ORG, TEAM_CALLS, Memory
 
 
 def test_first_sync_creates_client_project_contacts_and_writes_back_once(mem: Memory) -> None:
@@ -26,15 +26,19 @@ def test_first_sync_creates_client_project_contacts_and_writes_back_once(mem: Me
     assert project["Notes"] == "Phase 1"
     contacts = mem.bt.project_contacts(project["SystemId"])
     assert sorted((c["FName"], c["Tag"]) for c in contacts) == [("Ada", "PRIMARY"), ("Grace", "BILLING")]
-    # BigTime: list clients (name rule), create client, create project, one add per contact.
+    # BigTime: list clients (name rule), create client, create project, one add per contact; the owner
+    # onto the team: the staff list (cached afterwards), the team read and one write. No line items and
+    # no Amount: no budget task.
     assert mem.bt.log == [
         "list_clients",
         "create_client",
         "create_project",
         "add_project_contact",
         "add_project_contact",
+        *TEAM_CALLS,
     ]
-    assert (outcome.salesforce_calls, outcome.bigtime_calls) == (2, 5)
+    assert (outcome.salesforce_calls, outcome.bigtime_calls) == (2, 8)
+    assert outcome.team_added == 1 and not mem.bt.tasks
 
     [(written_to, wb)] = mem.sf.write_backs
     assert written_to == opp and wb.status == "Synced" and outcome.wrote_back
@@ -57,7 +61,7 @@ def test_first_sync_creates_client_project_contacts_and_writes_back_once(mem: Me
     assert item["lifecycle"] == "active" and item["contacts_hash"] and item["synced_hash"]
     assert "claim_token" not in item and "contacts_lease" not in item
     assert item["last_status"] == "Synced" and item["attempts"] == 1
-    assert (item["last_salesforce_calls"], item["last_bigtime_calls"]) == (2, 5)
+    assert (item["last_salesforce_calls"], item["last_bigtime_calls"]) == (2, 8)
     assert item["last_changes"]["created_project"] is True and item["written_back_message"] == outcome.message
     assert mem.account_item(opp)["client_id"] == str(client["SystemId"])
 
@@ -85,7 +89,14 @@ def test_a_second_opportunity_of_the_account_reuses_its_client(mem: Memory) -> N
     mem.bt.log.clear()
     outcome = mem.sync(b)
     assert not outcome.created_client and outcome.created_project
-    assert mem.bt.log == ["create_project", "add_project_contact", "add_project_contact"]
+    # The staff list is cached in the client: the team costs a read and a write.
+    assert mem.bt.log == [
+        "create_project",
+        "add_project_contact",
+        "add_project_contact",
+        "project_team",
+        "set_project_team",
+    ]
     assert len(mem.bt.clients) == 1 and len(mem.bt.projects) == 2
 
 

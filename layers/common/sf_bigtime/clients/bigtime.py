@@ -61,6 +61,7 @@ class BigTimeClient:
     clock: Callable[[], float] = time.monotonic
     calls: int = 0
     _picklists: dict[str, tuple[float, list[Record]]] = field(default_factory=dict, repr=False)
+    _lookups: dict[str, tuple[float, list[Record]]] = field(default_factory=dict, repr=False)
     _session: HttpSession | None = field(default=None, repr=False)
     _token: str | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -258,6 +259,71 @@ class BigTimeClient:
         items = self.picklist(list_name)
         self._picklists[list_name] = (now, items)
         return items, True
+
+    # -- tasks, templates, staff and project teams (docs/decisions.md#what-we-assume-about-bigtime) ------
+    def list_project_tasks(self, project_id: int) -> list[Record]:
+        """Every task of a project, completed (archived) ones too."""
+        data = self.request("GET", f"/task/listByProject/{project_id}", params={"ShowCompleted": "true"})
+        return [as_record(t) for t in _as_list(data)]
+
+    def create_task(self, fields: dict[str, Any]) -> Record:
+        return _one(self.request("POST", "/task/detail", json=fields), "task")
+
+    def update_task(self, task_id: int, fields: dict[str, Any]) -> Record:
+        return _one(self.request("POST", f"/task/detail/{task_id}", json=fields), "task")
+
+    def template_id(self, name: str) -> int:
+        """The id of a project template by name (case-insensitive); the list is cached like picklists."""
+        found = self._lookup_id("templates", "/project/Templates", name, keys=("Nm", "Name"))
+        if found is None:
+            names = ", ".join(repr(str(_name(t, ("Nm", "Name")))) for t in self._lookups["templates"][1])
+            raise PermanentError(
+                f"BigTime has no project template named {name!r} (templates: {names or 'none'}); fix the "
+                "mapping's template section or add the template in BigTime",
+                code="bigtime_template",
+            )
+        return found
+
+    def staff_id(self, email: str) -> int | None:
+        """The active staffer with this e-mail (case-insensitive), or None; the list is cached."""
+        return self._lookup_id("staff", "/staff", email, keys=("EMail", "Email"))
+
+    def project_team(self, project_id: int) -> list[Record]:
+        return [as_record(m) for m in _as_list(self.request("GET", f"/project/Team/{project_id}"))]
+
+    def set_project_team(self, project_id: int, members: list[dict[str, Any]]) -> None:
+        self.request("POST", f"/project/Team/{project_id}", json=members)
+
+    def _lookup_id(self, cache: str, path: str, wanted: str, *, keys: tuple[str, ...]) -> int | None:
+        """An id from a cached list (templates, staff) by a name field; a miss in a cached list reads it
+        once more, since someone may just have added the entry."""
+        items, fetched = self._lookup_cached(cache, path, fresh=False)
+        found = _find_active(items, wanted, keys)
+        if found is None and not fetched:
+            items, _ = self._lookup_cached(cache, path, fresh=True)
+            found = _find_active(items, wanted, keys)
+        return found
+
+    def _lookup_cached(self, cache: str, path: str, *, fresh: bool) -> tuple[list[Record], bool]:
+        now = self.clock()
+        cached = self._lookups.get(cache)
+        if not fresh and cached is not None and now - cached[0] < self.picklist_ttl:
+            return cached[1], False
+        items = [as_record(i) for i in _as_list(self.request("GET", path))]
+        self._lookups[cache] = (now, items)
+        return items, True
+
+
+def _find_active(items: list[Record], wanted: str, keys: tuple[str, ...]) -> int | None:
+    for item in items:
+        name = str(_name(item, keys) or "").strip().casefold()
+        if name and name == wanted.strip().casefold() and item.get("IsInactive") is not True:
+            return record_id(item, "SystemId", "StaffSID", "Id")
+    return None
+
+
+def _name(item: Record, keys: tuple[str, ...]) -> Any:
+    return next((item.get(k) for k in keys if item.get(k) not in (None, "")), None)
 
 
 def _find_value(items: list[Record], name: str) -> int | None:

@@ -103,6 +103,20 @@ def record_path(record: dict[str, Any] | None, path: str) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class ChildQuery:
+    """A child subquery of the one Opportunity query (line items, team members): the relationship, the
+    fields (``IsDeleted`` filters what queryAll returns; ask for it where the object has it), the order."""
+
+    relationship: str  # e.g. OpportunityLineItems
+    fields: tuple[str, ...]
+    order_by: str = ""
+
+    def soql(self) -> str:
+        order = f" ORDER BY {self.order_by}" if self.order_by else ""
+        return f"(SELECT {', '.join(_unique(self.fields))} FROM {self.relationship}{order})"  # noqa: S608
+
+
 @dataclass
 class OpportunitySnapshot:
     """The Opportunity as read now, with its Account and contact roles (the raw SOQL record)."""
@@ -130,6 +144,11 @@ class OpportunitySnapshot:
         roles = self.record.get("OpportunityContactRoles") or {}
         # queryAll also returns deleted children: a removed contact role is not a contact any more.
         return [r for r in roles.get("records") or [] if r.get("IsDeleted") is not True]
+
+    def children(self, relationship: str) -> list[dict[str, Any]]:
+        """The live records of a child subquery (line items, team members); [] if it was not queried."""
+        rows = self.record.get(relationship) or {}
+        return [r for r in rows.get("records") or [] if r.get("IsDeleted") is not True]
 
 
 @dataclass
@@ -232,8 +251,10 @@ class SalesforceClient:
         opportunity_id: str,
         opportunity_fields: Sequence[str] = (),
         contact_role_fields: Sequence[str] | None = (),
+        children: Sequence[ChildQuery] = (),
     ) -> str:
-        """The one query of a sync; ``contact_role_fields`` None leaves the contact roles out."""
+        """The one query of a sync; ``contact_role_fields`` None leaves the contact roles out; ``children``
+        are further subqueries (line items, team members) in the same query, at no extra API call."""
         fields, role_fields = selected_fields(opportunity_fields, contact_role_fields)
         roles = ""
         if role_fields is not None:
@@ -241,6 +262,7 @@ class SalesforceClient:
                 f", (SELECT {', '.join(role_fields)} FROM OpportunityContactRoles "  # noqa: S608
                 "ORDER BY IsPrimary DESC, CreatedDate ASC)"
             )
+        roles += "".join(f", {child.soql()}" for child in children)
         # Field paths are checked by the mapping's schema (letters, digits, _ and dots only); the only
         # value goes through format_soql's quoting.
         return format_soql(
@@ -253,10 +275,12 @@ class SalesforceClient:
         opportunity_id: str,
         opportunity_fields: Sequence[str] = (),
         contact_role_fields: Sequence[str] | None = (),
+        children: Sequence[ChildQuery] = (),
     ) -> OpportunitySnapshot | None:
         """One SOQL query (queryAll, so a deleted Opportunity reads as deleted, not as missing): the
-        Opportunity, its Account and contact roles, with every field the mapping uses; None if gone."""
-        soql = self.opportunity_soql(opportunity_id, opportunity_fields, contact_role_fields)
+        Opportunity, its Account, contact roles and ``children``, with every field the mapping uses; None
+        if gone."""
+        soql = self.opportunity_soql(opportunity_id, opportunity_fields, contact_role_fields, children)
         result = self._call("query", lambda sf: sf.query(soql, include_deleted=True))
         records = result.get("records") if isinstance(result, dict) else None
         if records is None:

@@ -25,7 +25,8 @@ shape is a contract: ``sf-bigtime status`` and operators read them, so add attri
 ``last_error``,        the last failure's reason and when (kept after later successes)
 ``last_error_at``
 ``last_changes``       map: ``created_client``, ``created_project`` (bool), ``updated_client``,
-                       ``updated_project`` (field names), ``contacts_added``, ``contacts_updated`` (int),
+                       ``updated_project`` (field names), ``contacts_added``, ``contacts_updated``,
+                       ``tasks_added``, ``tasks_updated``, ``tasks_archived``, ``team_added`` (int),
                        ``lifecycle`` (event applied or null), ``wrote_back`` (bool)
 ``last_warnings``      list of warnings of the last sync (e.g. a contact without a name)
 ``last_salesforce_calls``, ``last_bigtime_calls``: API calls the last attempt spent (Salesforce's token
@@ -38,6 +39,13 @@ shape is a contract: ``sf-bigtime status`` and operators read them, so add attri
 
 ``acct#<org18>#<account id18>``: ``kind`` ``"acct"``, ``org_id``, ``record_id``, ``client_id``,
 ``client_name``, the claim attributes, ``synced_hash`` (the ``sync`` client fields), timestamps.
+
+``task#<org18>#<opportunity id18>/<task key>``: ``kind`` ``"task"``, ``org_id``, ``record_id``, ``task_id``
+(BigTime ``TaskSid``), ``task_code``, ``project_id``, the claim attributes, ``synced_hash`` (the task's
+``sync`` fields when it was created), timestamps. The key is a line item id, ``family:<name>``, ``budget``
+or ``amount`` (``sf_bigtime.mapping.task_plans``). The Opportunity's item adds ``tasks`` (map: key ->
+``{id, hash, archived}``, what the last task sync left), ``tasks_hash`` (fingerprint of the task plans as
+last applied), ``team_hash`` and ``team_warnings`` (the team as last applied; ``sf_bigtime.sync.team``).
 
 Keys carry the org because a sandbox refreshed from production reuses production's record ids
 (docs/decisions.md#state-keyed-by-org-one-org-per-stack).
@@ -68,8 +76,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sf_bigtime.errors import TransientError
 
-Kind = Literal["opp", "acct"]
-_TARGET: dict[Kind, str] = {"opp": "project_id", "acct": "client_id"}
+Kind = Literal["opp", "acct", "task"]
+_TARGET: dict[Kind, str] = {"opp": "project_id", "acct": "client_id", "task": "task_id"}
+WHAT: dict[Kind, str] = {"opp": "project", "acct": "client", "task": "task"}
 _DDB_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 4, "mode": "standard"})
 
 
@@ -180,8 +189,7 @@ class StateStore:
                 return Claim(token=None, existing=str(old[target]), must_look_up=False, item=old)
             held_for = now - float(old.get("claimed_at", now))
             raise TransientError(
-                f"another worker is creating this {'project' if kind == 'opp' else 'client'} "
-                f"(claimed {held_for:.0f}s ago)",
+                f"another worker is creating this {WHAT[kind]} (claimed {held_for:.0f}s ago)",
                 code="claim_busy",
                 # No Retry-After: the holder usually finishes within seconds, and if it died, the
                 # exponential backoff outgrows the claim's stale age within a few deliveries.

@@ -18,6 +18,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
+from sf_bigtime.clients.salesforce import ChildQuery
 from sf_bigtime.mapping.conditions import Condition
 from sf_bigtime.mapping.fields import (
     STRICT,
@@ -29,6 +30,8 @@ from sf_bigtime.mapping.fields import (
     placeholders,
     template_paths,
 )
+from sf_bigtime.mapping.tasks import TasksSection, task_picklists
+from sf_bigtime.mapping.team import TEAM_ROLE_PICKLIST, TeamSection, TemplateSection
 
 # BigTime fields whose values are ids from a firm-defined "Field Values" list: the mapping names the value
 # (e.g. "Consulting") and the worker resolves it through GET /picklist/FieldValues/{list} (cached).
@@ -250,6 +253,10 @@ class Mapping(_Strict):
     contacts: ContactsSection = ContactsSection(enabled=False)
     lifecycle: Lifecycle = Lifecycle()
     write_back: WriteBackSection = WriteBackSection()
+    # Budget, tasks, team and template (mapping/tasks.py, mapping/team.py): off unless the mapping says.
+    tasks: TasksSection = TasksSection(enabled=False)
+    team: TeamSection = TeamSection(enabled=False)
+    template: TemplateSection = TemplateSection()
 
     # -- what to read from Salesforce -----------------------------------------------------------
     def opportunity_paths(self) -> list[str]:
@@ -267,6 +274,8 @@ class Mapping(_Strict):
         if self.contacts.enabled:
             for source in self.contacts.fields.values():
                 paths += [p.split(".", 1)[1] for p in (source.paths() if source else []) if _is_opp(p)]
+        paths += self.tasks.opportunity_paths() + self.team.opportunity_paths()
+        paths += self.template.opportunity_paths()
         return list(dict.fromkeys(paths))
 
     def contact_paths(self) -> list[str]:
@@ -281,11 +290,17 @@ class Mapping(_Strict):
                 paths.append(path.split(".", 1)[1] if path.startswith("ContactRole.") else f"Contact.{path}")
         return list(dict.fromkeys(paths))
 
-    def query_fields(self) -> tuple[list[str], list[str] | None]:
-        """What the worker's one query selects beyond its base fields: the Opportunity paths, and the
-        contact-role paths (None: contacts are off, no contact-role subquery). The sync and the field
-        cross-check (``sf_bigtime_ops.fieldcheck``) both ask here, so they cannot disagree."""
-        return self.opportunity_paths(), (self.contact_paths() if self.contacts.enabled else None)
+    def query_fields(self) -> tuple[list[str], list[str] | None, list[ChildQuery]]:
+        """What the worker's one query selects beyond its base fields: the Opportunity paths, the
+        contact-role paths (None: contacts are off, no contact-role subquery), and the further child
+        subqueries (line items, team members). The sync and the field cross-check
+        (``sf_bigtime_ops.fieldcheck``) both ask here, so they cannot disagree."""
+        children = [q for q in (self.tasks.child_query(), self.team.child_query()) if q is not None]
+        return (
+            self.opportunity_paths(),
+            (self.contact_paths() if self.contacts.enabled else None),
+            children,
+        )
 
     def describe(self) -> dict[str, str]:
         """A short, human summary (``sf-bigtime config check``)."""
@@ -315,6 +330,9 @@ class Mapping(_Strict):
                 f"{name.replace('_', ' ')}: {getattr(self.lifecycle, name).describe()}"
                 for name in ("closed_lost", "reopened", "deleted")
             ),
+            "tasks": self.tasks.describe(),
+            "team": self.team.describe(),
+            "template": self.template.describe(),
         }
 
     def sync_fields(self) -> dict[str, set[str]]:
@@ -360,6 +378,10 @@ def configured_picklists(mapping: Mapping) -> dict[str, set[str]]:
     for action in (lifecycle.closed_lost, lifecycle.reopened, lifecycle.deleted):
         if action.status:
             wanted.setdefault(STATUS_PICKLIST, set()).add(action.status)
+    for name, values in task_picklists(mapping.tasks).items():
+        wanted.setdefault(name, set()).update(values)
+    if mapping.team.enabled and mapping.team.role_names():
+        wanted.setdefault(TEAM_ROLE_PICKLIST, set()).update(mapping.team.role_names())
     return wanted
 
 

@@ -1,7 +1,7 @@
 """Create a BigTime object exactly once (docs/decisions.md#exactly-one-project-and-one-client), the one algorithm behind both the client of
 an Account and the project of an Opportunity:
 
-1. claim the Account's or Opportunity's item in the state table (another worker holding it: TransientError
+1. claim the Account's, Opportunity's or task's item in the state table (another worker holding it: TransientError
    ``claim_busy``, retried later);
 2. an id is recorded already: use it;
 3. look for one to adopt (a person's, or one an earlier attempt of ours may have created without
@@ -41,7 +41,8 @@ class Made:
 class CreationSteps[T](Protocol):
     kind: Kind  # the state table item: "acct" (client) or "opp" (project)
     salesforce_id: str  # of the Account or Opportunity whose item holds the claim
-    what: str  # "client" | "project", for messages
+    what: str  # "client" | "project" | "task", for messages
+    id_keys: tuple[str, ...]  # where BigTime's reply holds the id (SystemId; a task's TaskSid)
 
     def known(self, claim: Claim) -> T:
         """The result when the claim found an id already recorded (``claim.existing``)."""
@@ -88,7 +89,7 @@ def create_once[T](run: SyncRun, steps: CreationSteps[T]) -> T:
                 found = steps.find_by_code()
                 if found is None:
                     raise
-        made = Made(require_id(found, steps.what), found, created, token)
+        made = Made(require_id(found, steps.what, *steps.id_keys), found, created, token)
         run.store.record(
             steps.kind, run.org, steps.salesforce_id, token, str(made.id), **steps.attributes(made)
         )
@@ -101,10 +102,12 @@ def create_once[T](run: SyncRun, steps: CreationSteps[T]) -> T:
     return steps.result(made)
 
 
-def require_id(found: BigTimeObject, what: str) -> int:
-    value = bigtime_id(found)
+def require_id(found: BigTimeObject, what: str, *keys: str) -> int:
+    value = bigtime_id(found, *keys)
     if value is None:
-        raise BigTimeCallError(f"BigTime's {what} reply carried no SystemId", maybe_applied=True)
+        raise BigTimeCallError(
+            f"BigTime's {what} reply carried no {' or '.join(keys or ('SystemId',))}", maybe_applied=True
+        )
     return value
 
 

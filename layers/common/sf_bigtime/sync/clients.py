@@ -57,6 +57,7 @@ class _NewClient:
 
     kind: Kind = "acct"
     what = "client"
+    id_keys: tuple[str, ...] = ("SystemId", "Id")
 
     def __init__(self, run: SyncRun, account_id: str, name: str) -> None:
         self.run, self.salesforce_id, self.name = run, account_id, name

@@ -21,6 +21,10 @@ class Outcome:
     updated_client: list[str] = field(default_factory=list)
     contacts_added: int = 0
     contacts_updated: int = 0
+    tasks_added: int = 0  # tasks (budgets) created, updated, archived (sync/tasks.py)
+    tasks_updated: int = 0
+    tasks_archived: int = 0
+    team_added: int = 0  # project team members added or changed (sync/team.py)
     lifecycle: str | None = None  # the lifecycle event applied: closed_lost | reopened | deleted
     wrote_back: bool = False
     warnings: list[str] = field(default_factory=list)
@@ -35,6 +39,7 @@ class Outcome:
         keys = (
             *("created_client", "created_project", "updated_client", "updated_project"),
             *("contacts_added", "contacts_updated", "lifecycle", "wrote_back"),
+            *("tasks_added", "tasks_updated", "tasks_archived", "team_added"),
         )
         return {k: getattr(self, k) for k in keys}
 
@@ -47,6 +52,10 @@ class Outcome:
             or self.updated_client
             or self.contacts_added
             or self.contacts_updated
+            or self.tasks_added
+            or self.tasks_updated
+            or self.tasks_archived
+            or self.team_added
         )
 
 
@@ -66,6 +75,14 @@ def synced_message(outcome: Outcome, project_code: str, client_name: str) -> str
         details.append(f"{outcome.contacts_added} contact(s) added")
     if outcome.contacts_updated:
         details.append(f"{outcome.contacts_updated} contact(s) updated")
+    for count, done in (
+        (outcome.tasks_added, "task(s) added"),
+        (outcome.tasks_updated, "task(s) updated"),
+        (outcome.tasks_archived, "task(s) archived"),
+        (outcome.team_added, "team member(s) added"),
+    ):
+        if count:
+            details.append(f"{count} {done}")
     head = f"Created {what}" if outcome.created_project else what[0].upper() + what[1:]
     return (
         head

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sf_bigtime.clients.bigtime import Record as BigTimeObject
-from sf_bigtime.clients.salesforce import OpportunitySnapshot, WriteBack
+from sf_bigtime.clients.salesforce import ChildQuery, OpportunitySnapshot, WriteBack
 from sf_bigtime.clients.store import Claim, Kind
 
 
@@ -30,13 +30,15 @@ class SalesforcePort(Protocol):
         opportunity_id: str,
         opportunity_fields: Sequence[str] = (),
         contact_role_fields: Sequence[str] | None = (),
+        children: Sequence[ChildQuery] = (),
     ) -> OpportunitySnapshot | None: ...
 
     def write_back(self, opportunity_id: str, wb: WriteBack) -> None: ...
 
 
 class BigTimePort(Protocol):
-    """Clients, projects, their contacts and custom fields, picklist ids; ``calls`` counts requests."""
+    """Clients, projects, their contacts, custom fields, tasks and teams, picklist, template and staff ids;
+    ``calls`` counts requests."""
 
     calls: int
 
@@ -57,6 +59,15 @@ class BigTimePort(Protocol):
     def update_project_contact(self, contact_id: int, fields: dict[str, Any]) -> BigTimeObject: ...
 
     def picklist_id(self, list_name: str, value_name: str) -> int: ...
+
+    def list_project_tasks(self, project_id: int) -> list[BigTimeObject]: ...
+    def create_task(self, fields: dict[str, Any]) -> BigTimeObject: ...
+    def update_task(self, task_id: int, fields: dict[str, Any]) -> BigTimeObject: ...
+
+    def template_id(self, name: str) -> int: ...
+    def staff_id(self, email: str) -> int | None: ...
+    def project_team(self, project_id: int) -> list[BigTimeObject]: ...
+    def set_project_team(self, project_id: int, members: list[dict[str, Any]]) -> None: ...
 
 
 class StatePort(Protocol):

@@ -21,6 +21,7 @@ from sf_bigtime.mapping.transform import (
 from sf_bigtime.sfid import to_18
 from sf_bigtime.sync.claims import Made, create_once, require_id, same_code
 from sf_bigtime.sync.context import SyncRun
+from sf_bigtime.sync.template import template_fields
 
 
 @dataclass
@@ -51,6 +52,7 @@ class _NewProject:
 
     kind: Kind = "opp"
     what = "project"
+    id_keys: tuple[str, ...] = ("SystemId", "Id")
 
     def __init__(self, run: SyncRun, client_id: int) -> None:
         self.run, self.salesforce_id, self.client_id = run, run.opp.id, client_id
@@ -69,7 +71,7 @@ class _NewProject:
         return found
 
     def body(self) -> dict[str, Any]:
-        body = {**self.run.resolve(self.payload), "ClientId": self.client_id}
+        body = {**self.run.resolve(self.payload), **template_fields(self.run), "ClientId": self.client_id}
         if self.code:
             body["ProjectCode"] = self.code
         return body
@@ -85,6 +87,7 @@ class _NewProject:
             "project_code": self._final_code(made),
             "client_id": str(self.client_id),
             "lifecycle": "active",
+            "tasks": {},  # tasks and team are synced for it (sync/tasks.py); older projects lack this
             **self.run.store.lease_attrs(made.token),
         }
         if made.created:

@@ -9,14 +9,14 @@ What one sync does, in order:
 3. not in a trigger stage (or a condition fails) -> Skipped, or ``closed_lost`` / ``reopened`` on a
    project that exists;
 4. otherwise make sure the client and the project exist, exactly once (claims in :mod:`sf_bigtime.clients.store`,
-   markers in BigTime), bring the ``sync`` fields and the contacts up to date when the Salesforce side
-   changed (fingerprints: unchanged data costs no BigTime call), and
+   markers in BigTime), bring the ``sync`` fields, the contacts, the tasks (budget) and the team up to date
+   when the Salesforce side changed (fingerprints: unchanged data costs no BigTime call), and
 5. write the result back onto the Opportunity in one composite request (skipped when it would say what
    the Opportunity already says).
 
 This module decides which of these one sync does; each step lives in its own module: :mod:`.clients`,
-:mod:`.projects` (both through the one create-exactly-once algorithm of :mod:`.claims`), :mod:`.contacts`,
-:mod:`.lifecycle` and :mod:`.write_back`.
+:mod:`.projects`, :mod:`.tasks` (all three through the one create-exactly-once algorithm of :mod:`.claims`),
+:mod:`.contacts`, :mod:`.team`, :mod:`.lifecycle` and :mod:`.write_back`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from sf_bigtime.sync.context import SyncContext, SyncRun
 from sf_bigtime.sync.lifecycle import LifecycleEvent, after, apply_lifecycle, lifecycle_event
 from sf_bigtime.sync.outcome import Outcome, synced_message
 from sf_bigtime.sync.projects import ensure_project, known_project, update_project, write_marker
+from sf_bigtime.sync.tasks import sync_tasks
+from sf_bigtime.sync.team import sync_team
 from sf_bigtime.sync.write_back import project_row, write_back, write_failure
 
 __all__ = ["Outcome", "SyncContext", "sync_opportunity"]
@@ -153,7 +155,15 @@ def _sync_triggered(run: SyncRun, event: LifecycleEvent | None) -> Outcome:
         if project.lease:  # the retry (which lists the contacts) must not wait for the lease to go stale
             run.store.end_lease("opp", run.org, run.opp.id, project.lease)
         raise
-    outcome.contacts_added, outcome.contacts_updated, outcome.warnings = sync_contacts(run, project)
+    outcome.contacts_added, outcome.contacts_updated, contact_warnings = sync_contacts(run, project)
+    tasks = sync_tasks(run, project)
+    outcome.tasks_added, outcome.tasks_updated, outcome.tasks_archived = (
+        tasks.added,
+        tasks.updated,
+        tasks.archived,
+    )
+    outcome.team_added, team_warnings = sync_team(run, project)
+    outcome.warnings = [*contact_warnings, *tasks.warnings, *team_warnings]
     outcome.message = synced_message(outcome, project.code, client.name)
     write_back(run, outcome, project_row(run, outcome, project.code, client.name))
     return outcome

@@ -6,13 +6,15 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from sf_bigtime.clients.salesforce import OpportunityDeleted, OpportunitySnapshot, WriteBack
+from sf_bigtime.clients.salesforce import ChildQuery, OpportunityDeleted, OpportunitySnapshot, WriteBack
 from tests.unit.sync.memory.faults import Faults
 
 
 class MemorySalesforce:
-    """Opportunities as the sync's one query returns them (nested Account and contact roles), and the
-    write-backs, applied to them as Salesforce would. ``calls`` counts API calls (a read, a write-back)."""
+    """Opportunities as the sync's one query returns them (nested Account, contact roles, line items and
+    team members: ``{"OpportunityLineItems": {"records": [...]}}``), and the write-backs, applied to them
+    as Salesforce would. ``calls`` counts API calls (a read, a write-back); ``queried`` lists the child
+    relationships each read asked for."""
 
     def __init__(self, org_id: str) -> None:
         self.org_id = org_id
@@ -22,6 +24,7 @@ class MemorySalesforce:
         self.opportunities: dict[str, dict[str, Any]] = {}
         self.write_backs: list[tuple[str, WriteBack]] = []
         self.project_rows: dict[str, dict[str, Any]] = {}  # BigTime_Project__c by BigTime_Project_Id__c
+        self.queried: list[list[str]] = []
 
     def logged_in_org(self) -> str | None:
         return self.org_id[:15]
@@ -31,12 +34,19 @@ class MemorySalesforce:
         opportunity_id: str,
         opportunity_fields: Sequence[str] = (),
         contact_role_fields: Sequence[str] | None = (),
+        children: Sequence[ChildQuery] = (),
     ) -> OpportunitySnapshot | None:
         self.calls += 1
+        self.queried.append([child.relationship for child in children])
 
         def apply() -> OpportunitySnapshot | None:
             record = self.opportunities.get(opportunity_id)
-            return OpportunitySnapshot(copy.deepcopy(record)) if record is not None else None
+            if record is None:
+                return None
+            # Like the real query: a child relationship not asked for is not in the reply.
+            asked = {child.relationship for child in children}
+            unasked = {"OpportunityLineItems", "OpportunityTeamMembers"} - asked
+            return OpportunitySnapshot({k: copy.deepcopy(v) for k, v in record.items() if k not in unasked})
 
         return self.faults.call("read_opportunity", apply)
 

@@ -7,10 +7,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sf_bigtime.clients.store import Claim, Kind, item_key
+from sf_bigtime.clients.store import WHAT, Claim, Kind, item_key
 from sf_bigtime.errors import TransientError
 
-_TARGET: dict[Kind, str] = {"opp": "project_id", "acct": "client_id"}
+_TARGET: dict[Kind, str] = {"opp": "project_id", "acct": "client_id", "task": "task_id"}
 
 
 class MemoryStore:
@@ -40,8 +40,7 @@ class MemoryStore:
                 return Claim(token=None, existing=str(old[target]), must_look_up=False, item=old)
             held_for = now - float(old.get("claimed_at", now))
             raise TransientError(
-                f"another worker is creating this {'project' if kind == 'opp' else 'client'} "
-                f"(claimed {held_for:.0f}s ago)",
+                f"another worker is creating this {WHAT[kind]} (claimed {held_for:.0f}s ago)",
                 code="claim_busy",
                 retry_after=None,
             )
