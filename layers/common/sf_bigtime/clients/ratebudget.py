@@ -70,7 +70,10 @@ _MAX_CONFLICTS = 10  # stale guesses in a row before giving up (each is one refu
 # Short timeouts and one retry: a slow table must not hold BigTime calls up; the fallback takes over.
 _DDB_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 2, "mode": "standard"})
 
-_deadline: ContextVar[float | None] = ContextVar("sf_bigtime_budget_deadline", default=None)
+# (clock, deadline on that clock) of the current invocation, set by wait_deadline().
+_deadline: ContextVar[tuple[Callable[[], float], float] | None] = ContextVar(
+    "sf_bigtime_budget_deadline", default=None
+)
 
 
 class BudgetSettings(Protocol):
@@ -92,10 +95,11 @@ class BudgetExhausted(TransientError):
 
 
 @contextmanager
-def wait_deadline(seconds: float | None, clock: Callable[[], float] = time.time) -> Iterator[None]:
+def wait_deadline(seconds: float | None, clock: Callable[[], float] = time.monotonic) -> Iterator[None]:
     """Within this block no budget wait ends later than ``seconds`` from now (None: only ``max_wait``).
-    The worker passes what is left of its invocation, so a wait never runs into the Lambda timeout."""
-    token = _deadline.set(None if seconds is None else clock() + seconds)
+    The worker passes what is left of its invocation, so a wait never runs into the Lambda timeout;
+    ``clock`` measures that time (a budget's own clock may be another one)."""
+    token = _deadline.set(None if seconds is None else (clock, clock() + seconds))
     try:
         yield
     finally:
@@ -174,7 +178,7 @@ class RateBudget:
         started = self.clock()
         if self._is_local(started):
             return self._acquire_local()
-        deadline = math.floor((started + self._allowed_wait(started)) * US)
+        deadline = math.floor((started + self._allowed_wait()) * US)
         conflicts = 0
         while True:
             now = self._now()
@@ -348,9 +352,9 @@ class RateBudget:
     def _now(self) -> int:
         return math.ceil(self.clock() * US)
 
-    def _allowed_wait(self, now: float) -> float:
+    def _allowed_wait(self) -> float:
         deadline = _deadline.get()
-        allowed = self.max_wait if deadline is None else min(self.max_wait, deadline - now)
+        allowed = self.max_wait if deadline is None else min(self.max_wait, deadline[1] - deadline[0]())
         return max(0.0, allowed)
 
     def _pause_until(self, at: int) -> None:
