@@ -78,8 +78,9 @@ class BigTimeClient:
     def _http(self) -> HttpSession:
         if self._session is None:
             # With a limiter, throttled GETs are retried through it (paced, reported), not by urllib3.
-            statuses = (502, 504) if self.limiter is not None else (*THROTTLED, 502, 504)
-            self._session = HttpSession(timeout=self.timeout, system="bigtime", retry_statuses=statuses)
+            self._session = HttpSession(
+                timeout=self.timeout, system="bigtime", retry_throttled=self.limiter is None
+            )
             self._session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
         return self._session
 
