@@ -10,7 +10,8 @@ theoretical arrival time of the next call. A caller at time t goes at ``max(t, t
 line up one interval apart without reading first). The new item comes back with the write, and a refused
 write returns the current one (``ReturnValuesOnConditionCheckFailure``), so a call costs one write, two when
 this process guessed the branch from a stale copy. The interval is chosen so that at most
-``BigTimeCallsPerMinute`` calls start in any 60 seconds, bursts included. No reads, no locks, no TTL.
+``BigTimeCallsPerMinute`` calls start in any 61 seconds, bursts included (the extra second absorbs the
+jitter between a slot and BigTime counting the call). No reads, no locks, no TTL.
 
 **Shares.** ``sync`` may use the whole budget. Other callers are paced to their share (``pace_<caller>``,
 one call per ``interval / share``) and also yield to syncs: they take a slot only while syncs have at most

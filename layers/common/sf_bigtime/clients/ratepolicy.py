@@ -46,6 +46,9 @@ class Policy:
     floor: float = 0.1  # ... down to this fraction of per_minute,
     recover_per_minute: float = 0.1  # then it regains this fraction of per_minute each minute
     cut_cooldown: float = 5.0  # seconds: the calls in flight when we cut are throttled too; one cut for all
+    # Seconds between a call's slot and BigTime counting it (our scheduling, the network) that may differ
+    # from call to call: the budget holds over 60 s plus this, so BigTime's own minute holds too.
+    jitter: float = 1.0
 
     @classmethod
     def for_rate(cls, per_minute: float) -> Policy:
@@ -59,11 +62,12 @@ class Policy:
         return min(1.0, state.factor + regained)
 
     def interval(self, factor: float) -> int:
-        """Microseconds between calls. GCRA lets floor((60 s + tolerance) / interval) + 1 calls start in any
-        60 s; with tolerance = (burst - 1) * interval that stays <= per_minute iff interval > 60 s /
-        (per_minute - burst + 1)."""
+        """Microseconds between calls. GCRA lets floor((W + tolerance) / interval) + 1 calls start in any
+        W seconds; with tolerance = (burst - 1) * interval that stays <= per_minute iff interval > W /
+        (per_minute - burst + 1). W is 60 s plus the jitter allowance."""
+        window = (60 + self.jitter) * US
         whole = math.floor(self.per_minute)
-        slot = 60 * US / (whole - self.burst + 1) if whole >= 1 else 60 * US / self.per_minute
+        slot = window / (whole - self.burst + 1) if whole >= 1 else window / self.per_minute
         return math.floor(slot / factor) + 2  # strictly above the bound, whatever the rounding
 
     def tolerance(self, interval: int) -> int:
