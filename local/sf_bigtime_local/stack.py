@@ -99,7 +99,7 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
-        server = self._moto._server  # noqa: SLF001 - moto offers no hook for wrapping its WSGI app
+        server = self._moto._server  # moto offers no hook for wrapping its WSGI app
         assert server is not None
         server.app = OneDynamoDBRequestAtATime(server.app)
         host, port = self._moto.get_host_and_port()
