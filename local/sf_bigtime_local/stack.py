@@ -60,7 +60,7 @@ class StackOptions:
     worker_concurrency: int | None = None  # None: the template's MaximumConcurrency default
     retry_backoff_base: float = 1.0
     retry_backoff_max: float = 4.0
-    bigtime_calls_per_minute: int = 6000
+    bigtime_calls_per_minute: int = 6000  # the firm's budget, all worker instances together
     flow: bool = True  # the fake org's Flow posts to the ingest endpoint on Closed Won
     salesforce_page_size: int = 2000
     state_file: Path | None = STACK_FILE
@@ -80,6 +80,7 @@ class LocalStack:
         self._scheduler: Scheduler | None = None
         self.fake_salesforce: Any = None
         self.fake_bigtime: Any = None
+        self.worker_app: Any = None  # the worker function's module, as loaded (benchmarks read its state)
         self._saved_env: dict[str, str | None] = {}
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -99,6 +100,9 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
+        server = self._moto._server  # moto offers no hook for wrapping its WSGI app
+        assert server is not None
+        server.app = OneDynamoDBRequestAtATime(server.app)
         host, port = self._moto.get_host_and_port()
         aws_url = f"http://{host}:{port}"
         self._set_env(
@@ -381,6 +385,11 @@ class LocalStack:
             "SalesforceOrgIds": ORG_ID,
             "BigTimeCallsPerMinute": str(self.options.bigtime_calls_per_minute),
         }
+        sqs_event = self.template.sqs_event("WorkerFunction")
+        concurrency = self.options.worker_concurrency or int(
+            self.template.resolve(sqs_event["ScalingConfig"]["MaximumConcurrency"])
+        )
+        refs["WorkerMaxConcurrency"] = str(concurrency)  # the budget's fallback share per instance
         names = ("IngestFunction", "WorkerFunction", "ReconcileFunction")
         envs = {name: self._function_env(name, refs) for name in names}
         # Both functions share this process; their variables do not conflict except the service name,
@@ -401,16 +410,14 @@ class LocalStack:
         self._set_env(**merged)
 
         _, ingest = load_handler(REPO_ROOT / "functions/ingest/app.py", "sf_bigtime_local_ingest_app")
-        _, worker = load_handler(REPO_ROOT / "functions/worker/app.py", "sf_bigtime_local_worker_app")
+        self.worker_app, worker = load_handler(
+            REPO_ROOT / "functions/worker/app.py", "sf_bigtime_local_worker_app"
+        )
         routes = {
             (method, path): (ingest, f"{STACK_NAME}-ingest", self.template.function_timeout(fn))
             for method, path, fn in self.template.http_routes()
             if fn == "IngestFunction"
         }
-        sqs_event = self.template.sqs_event("WorkerFunction")
-        concurrency = self.options.worker_concurrency or int(
-            self.template.resolve(sqs_event["ScalingConfig"]["MaximumConcurrency"])
-        )
         self._poller = Poller(
             boto3.client("sqs", region_name=REGION),
             aws["queue_url"],
@@ -437,6 +444,22 @@ class LocalStack:
         ingest_target = (ingest, f"{STACK_NAME}-ingest", self.template.function_timeout("IngestFunction"))
         bus = EventBus(rules_for(self.template), {"IngestFunction": ingest_target}, region=REGION)
         return FrontDoor(routes), bus
+
+
+class OneDynamoDBRequestAtATime:
+    """DynamoDB applies each request atomically; moto checks a condition and writes in separate Python steps,
+    so two worker threads could both pass one conditional write (a claim, a rate-budget slot). Serialising
+    moto's DynamoDB requests restores that guarantee, and nothing more (SQS and the rest stay concurrent)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_"):
+            return self.app(environ, start_response)
+        with self._lock:
+            return list(self.app(environ, start_response))  # the body is produced inside the lock
 
 
 def _queue_attributes(props: dict[str, Any], template: Template) -> dict[str, str]:

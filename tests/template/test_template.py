@@ -179,3 +179,32 @@ def test_worker_mapping_comes_from_parameters_read_by_the_settings(t: Template) 
     assert pattern.match("/sf-bigtime/mapping") and pattern.match("")
     assert not pattern.match("sf-bigtime/mapping") and not pattern.match("/a/*")
     assert re.match(params["MappingFile"]["AllowedPattern"], "mappings/acme.yaml")
+
+
+def test_every_function_that_can_call_bigtime_shares_the_firm_s_rate_budget(t: Template) -> None:
+    """A function holding the BigTime secret must pace its calls with the budget item in the state table
+    (docs/decisions.md#one-bigtime-rate-budget-for-the-firm): it needs the settings rate_budget() reads
+    and the right to update the table. Reconcile has no BigTime secret: its syncs run in the worker."""
+    callers = []
+    for name, function in t.of_type("AWS::Serverless::Function").items():
+        env = function["Properties"].get("Environment", {}).get("Variables", {})
+        if "BIGTIME_SECRET_ARN" not in env:
+            continue
+        callers.append(name)
+        assert env["TABLE_NAME"] == Tag("Ref", "StateTable"), name
+        assert env["BIGTIME_CALLS_PER_MINUTE"] == Tag("Ref", "BigTimeCallsPerMinute"), name
+        assert env["WORKER_MAX_CONCURRENCY"] == Tag("Ref", "WorkerMaxConcurrency"), name
+        grants = [s for s in _statements(t, function["Properties"]) if "dynamodb:UpdateItem" in s["Action"]]
+        assert any(s["Resource"] == Tag("GetAtt", "StateTable.Arn") for s in grants), name
+    assert "WorkerFunction" in callers and "ReconcileFunction" not in callers
+    assert "firm" in t.data["Parameters"]["BigTimeCallsPerMinute"]["Description"]
+
+
+def _statements(t: Template, props: dict[str, Any]) -> list[dict[str, Any]]:
+    """IAM statements a function gets: SAM ``Policies`` statements, or those of the role it names."""
+    documents = [p for p in props.get("Policies", []) if isinstance(p, dict) and "Statement" in p]
+    role = props.get("Role")
+    if isinstance(role, Tag) and role.name == "GetAtt":
+        role_props = t.props(str(role.value).split(".")[0])
+        documents += [p["PolicyDocument"] for p in role_props.get("Policies", [])]
+    return [s for d in documents for s in d["Statement"] if isinstance(s, dict) and "Action" in s]

@@ -50,3 +50,25 @@ def test_an_overdrawn_allowance_reads_zero_not_negative() -> None:
     obs.drain_calls()
     emit_calls(obs.Emitter(obs.WORKER, metrics), (15_020, 15_000))
     assert metrics.added == [(obs.SALESFORCE_API_REMAINING, 0)]
+
+
+def test_budget_waits_become_the_wait_the_lowest_rate_and_the_fallbacks() -> None:
+    metrics = RecordingMetrics()
+    obs.drain_calls()
+    obs.drain_budget_waits()
+    obs.record_budget_wait(0.0, 591.0)
+    obs.record_budget_wait(250.0, 295.5)  # after a throttling cut
+    obs.record_budget_wait(3000.0, 98.5, fallback=True)
+    emit_calls(obs.Emitter(obs.WORKER, metrics), None)
+    assert metrics.added == [
+        (obs.BIGTIME_BUDGET_WAIT, 0.0),
+        (obs.BIGTIME_BUDGET_WAIT, 250.0),
+        (obs.BIGTIME_BUDGET_WAIT, 3000.0),
+        (obs.BIGTIME_BUDGET_FALLBACK, 1),
+        (obs.BIGTIME_BUDGET_RATE, 98.5),
+    ]
+    assert obs.drain_budget_waits() == []
+    # Reconcile calls no BigTime: a wait logged on its thread is dropped, and the log still drained.
+    obs.record_budget_wait(1.0, 591.0)
+    emit_calls(obs.Emitter(obs.RECONCILE, metrics := RecordingMetrics()), None)
+    assert metrics.added == [] and obs.drain_budget_waits() == []

@@ -7,8 +7,9 @@ which Powertools adds to everything) that emits it and its extra dimensions. Cod
 this module declares and what the functions print as EMF are the same set (tests check all three).
 
 The module also keeps a small per-thread log of outgoing HTTP calls (system, latency, status), filled by
-``sf_bigtime.clients.http.HttpSession`` and drained after each record (worker) or sweep (reconcile) into
-latency and throttling metrics by ``sf_bigtime.call_metrics``: the clients stay free of metrics code.
+``sf_bigtime.clients.http.HttpSession``, and one of waits for the BigTime rate budget, filled by
+``sf_bigtime.clients.ratebudget``; both are drained after each record (worker) or sweep (reconcile) into
+metrics by ``sf_bigtime.call_metrics``: the clients stay free of metrics code.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ END_TO_END_LATENCY = "EndToEndLatency"  # event received by ingest -> written ba
 BIGTIME_LATENCY = "BigTimeLatency"
 SALESFORCE_LATENCY = "SalesforceLatency"
 BIGTIME_THROTTLED = "BigTimeThrottled"  # BigTime answered 429/503 (after the client's own GET retries)
+BIGTIME_BUDGET_WAIT = "BigTimeBudgetWait"  # each BigTime call's wait for the firm's shared rate budget
+BIGTIME_BUDGET_RATE = "BigTimeBudgetRate"  # calls/min the budget allows now (lowered after throttling)
+BIGTIME_BUDGET_FALLBACK = "BigTimeBudgetFallback"  # calls paced locally: the budget's table unreachable
 SALESFORCE_API_REMAINING = "SalesforceApiRemaining"  # from Sforce-Limit-Info, org-wide, last 24 h
 EVENTS_ACCEPTED = "EventsAccepted"
 EVENTS_REJECTED = "EventsRejected"
@@ -116,6 +120,24 @@ METRICS: dict[str, Metric] = {
             "Duration of each Salesforce HTTP call (token requests included).",
         ),
         Metric(BIGTIME_THROTTLED, COUNT, (WORKER,), "BigTime calls answered 429 or 503 (throttling)."),
+        Metric(
+            BIGTIME_BUDGET_WAIT,
+            MILLISECONDS,
+            (WORKER,),
+            "How long each BigTime call waited for the firm-wide rate budget.",
+        ),
+        Metric(
+            BIGTIME_BUDGET_RATE,
+            COUNT,
+            (WORKER,),
+            "BigTime calls per minute the budget allowed (below BigTimeCallsPerMinute after throttling).",
+        ),
+        Metric(
+            BIGTIME_BUDGET_FALLBACK,
+            COUNT,
+            (WORKER,),
+            "BigTime calls paced by a local bucket because the budget's DynamoDB item was unreachable.",
+        ),
         Metric(
             SALESFORCE_API_REMAINING,
             COUNT,
@@ -283,3 +305,30 @@ def drain_calls() -> list[Call]:
     calls = list(log)
     log.clear()
     return calls
+
+
+@dataclass(frozen=True)
+class BudgetWait:
+    waited_ms: float
+    rate_per_minute: float  # what the budget allowed when the call was granted
+    fallback: bool  # paced by the local bucket: the budget's table could not be reached
+
+
+_budget_waits = threading.local()
+
+
+def record_budget_wait(waited_ms: float, rate_per_minute: float, *, fallback: bool = False) -> None:
+    """Called by the rate budget for every call it grants (per thread, like :func:`record_call`)."""
+    log = getattr(_budget_waits, "log", None)
+    if log is None:
+        log = _budget_waits.log = deque(maxlen=_MAX_CALLS)
+    log.append(BudgetWait(waited_ms, rate_per_minute, fallback))
+
+
+def drain_budget_waits() -> list[BudgetWait]:
+    log = getattr(_budget_waits, "log", None)
+    if not log:
+        return []
+    waits = list(log)
+    log.clear()
+    return waits

@@ -104,6 +104,7 @@ class WorkerSettings(_SalesforceReader):
         "mapping_parameter": "MAPPING_PARAMETER",
         "mapping_file": "MAPPING_FILE",
         "bigtime_calls_per_minute": "BIGTIME_CALLS_PER_MINUTE",
+        "worker_max_concurrency": "WORKER_MAX_CONCURRENCY",
         "claim_stale_after_seconds": "CLAIM_STALE_AFTER_SECONDS",
         "idempotency_ttl_seconds": "IDEMPOTENCY_TTL_SECONDS",
         "bigtime_project_url": "BIGTIME_PROJECT_URL",
@@ -115,7 +116,10 @@ class WorkerSettings(_SalesforceReader):
     trigger_stages: tuple[str, ...] = ()  # overrides the mapping's trigger.stages when set
     mapping_parameter: str | None = None  # SSM parameter holding the mapping YAML
     mapping_file: str | None = None  # or a YAML file in the layer (relative to /opt/python)
-    bigtime_calls_per_minute: float = Field(default=30.0, gt=0)
+    # The firm's total across every function (docs/decisions.md#one-bigtime-rate-budget-for-the-firm).
+    bigtime_calls_per_minute: float = Field(default=25.0, gt=0)
+    # Worker instances at most: the rate budget's local fallback gives each a share of the firm's rate.
+    worker_max_concurrency: int = Field(default=2, ge=1)
     claim_stale_after_seconds: int = Field(default=960, gt=0)
     idempotency_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     retry_backoff_base_seconds: float = Field(default=30.0, gt=0)

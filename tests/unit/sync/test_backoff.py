@@ -36,3 +36,13 @@ def test_backoff_grows_honours_retry_after_and_stays_within_sqs_limits() -> None
     assert backoff_seconds(20, None, base=30, cap=900) <= 1080
     assert backoff_seconds(1, 600, base=30, cap=900) >= 600
     assert backoff_seconds(1, 10**9, base=30, cap=900) == MAX_VISIBILITY_SECONDS
+
+
+def test_a_throttled_call_holds_the_next_one_for_retry_after_or_one_token() -> None:
+    t = Clock(0.0)
+    limiter = RateLimiter(60, burst=5, clock=t, sleep=t.sleep)
+    limiter.acquire()
+    limiter.throttled(retry_after=7)
+    assert limiter.acquire() == pytest.approx(7)  # the burst left is not spent during Retry-After
+    limiter.throttled(retry_after=None)
+    assert limiter.acquire() == pytest.approx(1)  # one token's time at 60/min

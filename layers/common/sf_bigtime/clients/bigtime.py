@@ -5,6 +5,10 @@ case-insensitive and replies are read case-insensitively; a detail GET may retur
 array; 405 means "forbidden"; there is no idempotency key and no search, so writes are never retried
 blindly (the caller looks the record up by its marker first); throttling shows up as 503 (or 429),
 sometimes with ``Retry-After``.
+
+Every request, retries included, goes through the ``limiter`` (the firm's rate budget,
+docs/decisions.md#one-bigtime-rate-budget-for-the-firm); a throttled answer is reported to it, which slows
+every caller down, and a throttled GET is tried again through it (so Retry-After is honoured there).
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from sf_bigtime.clients.http import HttpSession, check_base_url, describe_failure
-from sf_bigtime.clients.ratelimit import RateLimiter
+from sf_bigtime.clients.ratelimit import Limiter
 from sf_bigtime.errors import PermanentError, TransientError
 from sf_bigtime.secrets import BigTimeApiKey, BigTimeSession
 
 Record = CaseInsensitiveDict[Any]  # a BigTime object, read with any key casing
+THROTTLED = (429, 503)
 
 
 def as_record(value: Any) -> Record:
@@ -56,7 +61,8 @@ class BigTimeClient:
 
     credentials: BigTimeApiKey | BigTimeSession
     timeout: float = 10.0
-    limiter: RateLimiter | None = None
+    limiter: Limiter | None = None
+    throttle_retries: int = 2  # a throttled GET is tried again this often, through the limiter
     picklist_ttl: float = 900.0
     clock: Callable[[], float] = time.monotonic
     calls: int = 0
@@ -72,7 +78,10 @@ class BigTimeClient:
 
     def _http(self) -> HttpSession:
         if self._session is None:
-            self._session = HttpSession(timeout=self.timeout, system="bigtime")
+            # With a limiter, throttled GETs are retried through it (paced, reported), not by urllib3.
+            self._session = HttpSession(
+                timeout=self.timeout, system="bigtime", retry_throttled=self.limiter is None
+            )
             self._session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
         return self._session
 
@@ -88,7 +97,7 @@ class BigTimeClient:
 
     def _login(self, creds: BigTimeSession) -> str:
         body = {"UserId": creds.username, "Pwd": creds.password.get_secret_value()}
-        response = self._send("POST", "/session", json=body, headers={})
+        response = self._exchange("POST", "/session", json=body, headers={})
         if response.status_code in (400, 401, 403, 405):
             raise TransientError(
                 f"BigTime login refused (HTTP {response.status_code}): check the BigTime credentials secret",
@@ -115,14 +124,26 @@ class BigTimeClient:
                 f"BigTime {method} {_strip_ids(path)} failed: {describe_failure(exc)}", maybe_applied=applied
             ) from None
 
+    def _exchange(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """``_send``, telling the limiter about throttling and trying a throttled GET again through it."""
+        attempt = 0
+        while True:
+            response = self._send(method, path, **kwargs)
+            if response.status_code not in THROTTLED or self.limiter is None:
+                return response
+            self.limiter.throttled(_retry_after(response))
+            if method != "GET" or attempt >= self.throttle_retries:
+                return response
+            attempt += 1
+
     def request(
         self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
     ) -> Any:
         """One API call with auth (one re-login on 401 for sessions) and error classification."""
         write = method != "GET"
-        response = self._send(method, path, json=json, params=params, headers=self._auth_headers())
+        response = self._exchange(method, path, json=json, params=params, headers=self._auth_headers())
         if response.status_code == 401 and isinstance(self.credentials, BigTimeSession):
-            response = self._send(
+            response = self._exchange(
                 method, path, json=json, params=params, headers=self._auth_headers(fresh=True)
             )
         self._raise_for_status(method, path, response)

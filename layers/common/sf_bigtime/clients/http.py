@@ -52,7 +52,8 @@ class HttpSession(requests.Session):
     Retries (urllib3's ``Retry`` through requests' adapter) cover connection errors and 429/502/503/504
     on GET/HEAD only, honour ``Retry-After`` up to ``retry_after_max`` seconds, and give up quickly: the
     SQS redelivery is the long-term retry. Writes are never retried here, because a POST that timed out
-    may have succeeded; the caller decides (see ``sync``'s marker lookup).
+    may have succeeded; the caller decides (see ``sync``'s marker lookup). A client whose calls are paced
+    by a rate limiter passes ``retry_throttled=False`` and retries 429/503 through the limiter instead.
     """
 
     def __init__(
@@ -63,6 +64,7 @@ class HttpSession(requests.Session):
         retries: int = 2,
         retry_after_max: int = 5,
         system: str | None = None,
+        retry_throttled: bool = True,
     ) -> None:
         super().__init__()
         self.timeout = timeout
@@ -74,9 +76,10 @@ class HttpSession(requests.Session):
             read=0,
             status=retries,
             backoff_factor=0.3,
-            status_forcelist=(429, 502, 503, 504),
+            status_forcelist=(429, 502, 503, 504) if retry_throttled else (502, 504),
             allowed_methods=frozenset({"GET", "HEAD"}),
-            respect_retry_after_header=True,
+            # urllib3 also retries any 429/503 that carries Retry-After, whatever status_forcelist says.
+            respect_retry_after_header=retry_throttled,
             retry_after_max=retry_after_max,
             raise_on_status=False,
         )

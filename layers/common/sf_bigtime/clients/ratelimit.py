@@ -1,8 +1,10 @@
-"""A blocking token bucket that keeps this process under BigTime's request rate.
+"""What the BigTime client needs of a rate limiter, and a blocking in-process token bucket.
 
-Written by hand on purpose: it is a dozen lines, it must take an injectable clock and sleep so tests
-stay deterministic, and the maintained libraries (pyrate-limiter, limits) bring storage back-ends and
-async machinery a Lambda does not need.
+The firm-wide budget every function shares is :mod:`sf_bigtime.clients.ratebudget`; this bucket paces one
+process (the budget's fallback when DynamoDB cannot be reached, and the CLI). Written by hand on purpose:
+it is a dozen lines, it must take an injectable clock and sleep so tests stay deterministic, and the
+maintained libraries (pyrate-limiter, limits) bring storage back-ends and async machinery a Lambda does
+not need.
 """
 
 from __future__ import annotations
@@ -10,6 +12,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
+
+
+class Limiter(Protocol):
+    """Paces BigTime calls: ``acquire`` before each call, ``throttled`` when BigTime answered 429/503."""
+
+    def acquire(self) -> float:
+        """Wait until a call may start; return the seconds waited."""
+        ...
+
+    def throttled(self, retry_after: float | None) -> None:
+        """BigTime throttled a call (``retry_after``: its Retry-After in seconds, if it sent one)."""
+        ...
 
 
 class RateLimiter:
@@ -49,3 +64,11 @@ class RateLimiter:
             self._sleep(wait)
             self.waited += wait
         return wait
+
+    def throttled(self, retry_after: float | None) -> None:
+        """Spend the bucket and hold the next call until Retry-After (or one token's time) has passed."""
+        pause = retry_after if retry_after is not None else 1 / self.rate
+        with self._lock:
+            # Tokens below one are time owed: the next acquire() waits them off (refill counts from now).
+            self._last = max(self._last, self._clock())
+            self._tokens = min(self._tokens, 1 - pause * self.rate)

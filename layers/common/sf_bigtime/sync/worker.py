@@ -28,7 +28,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from sf_bigtime import observability as obs
 from sf_bigtime.call_metrics import emit_calls
 from sf_bigtime.clients.bigtime import BigTimeClient
-from sf_bigtime.clients.ratelimit import RateLimiter
+from sf_bigtime.clients.ratebudget import rate_budget, wait_deadline
 from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.clients.store import StateStore
 from sf_bigtime.errors import TransientError
@@ -40,6 +40,8 @@ from sf_bigtime.settings import SettingsError, WorkerSettings
 from sf_bigtime.sync.run import Outcome, SyncContext, sync_opportunity
 
 MAX_VISIBILITY_SECONDS = 12 * 3600
+# A BigTime budget wait ends this long before the invocation would time out: the sync still has to finish.
+BUDGET_DEADLINE_MARGIN_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def build_context(settings: WorkerSettings, mapping: Mapping) -> SyncContext:
         bigtime=BigTimeClient(
             load_bigtime_credentials(settings.bigtime_secret_arn),
             timeout=settings.http_timeout_seconds,
-            limiter=RateLimiter(settings.bigtime_calls_per_minute),
+            limiter=rate_budget(settings, "sync"),
         ),
         store=StateStore(settings.table_name),
         mapping=mapping,
@@ -184,9 +186,11 @@ class Worker:
         # A batch where every record failed is still a normal reply: the backoff above is the retry
         # policy, and raising would add Lambda errors and ESM backoff on top (Powertools gap, see docs).
         processor.raise_on_entire_batch_failure = False
-        response = process_partial_response(
-            event=event, record_handler=self.handle_record, processor=processor, context=context
-        )
+        remaining = context.get_remaining_time_in_millis() / 1000 if context is not None else None
+        with wait_deadline(None if remaining is None else remaining - BUDGET_DEADLINE_MARGIN_SECONDS):
+            response = process_partial_response(
+                event=event, record_handler=self.handle_record, processor=processor, context=context
+            )
         return dict(response)
 
     def handle_record(self, record: SQSRecord) -> dict[str, Any]:
