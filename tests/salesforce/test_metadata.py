@@ -227,8 +227,10 @@ def test_permission_sets_name_only_existing_optional_fields() -> None:
             compound = field.endswith("Address") and entry is None and sobject in ("Account", "Contact")
             assert entry is not None or compound, f"{name}: {full} does not exist"
             if entry is not None:
-                # Required fields cannot have field permissions: the deploy would fail.
-                assert entry["nillable"] or not entry["createable"], f"{name}: {full} is required"
+                # Required fields cannot have field permissions: the deploy would fail. A checkbox is never
+                # null (not nillable) but defaults to false, so it is not required.
+                optional = entry["nillable"] or entry["defaultedOnCreate"] or not entry["createable"]
+                assert optional, f"{name}: {full} is required"
         for sobject in objects:
             assert describe(sobject) is not None, f"{name}: object {sobject}"
 
@@ -313,3 +315,27 @@ def test_placeholders_are_all_filled_in_at_deploy_time_from_documented_variables
         for token in set(re.findall(r"__SF_BIGTIME_[A-Z_]+__", path.read_text())):
             assert (str(path), token) in covered, f"{path}: {token} is never replaced"
     json.dumps(replacements)  # the project file stays plain JSON
+
+
+# -- the figures pulled from BigTime ---------------------------------------------------------------------------
+def _project_field_files() -> dict[str, object]:
+    return {
+        p.name.removesuffix(".field-meta.xml"): parse(p)
+        for p in (objects_dir() / PROJECT_OBJECT / "fields").glob("*.field-meta.xml")
+    }
+
+
+def test_formula_fields_are_read_only_everywhere() -> None:
+    formulas = {name for name, root in _project_field_files().items() if text(root, "formula")}
+    assert formulas == {"Hours_Used_Percent__c", "Fees_Remaining__c", "Budget_Health__c"}
+    for name in ("BigTime_Integration", "BigTime_Sync_User"):
+        fields, _, _ = _permissions(name)
+        for formula in formulas:
+            # A formula field in a permission set with editable=true fails the deploy.
+            assert fields[f"{PROJECT_OBJECT}.{formula}"] == (True, False), (name, formula)
+
+
+def test_the_project_layout_shows_every_project_field() -> None:
+    [layout] = SALESFORCE.glob(f"**/layouts/{PROJECT_OBJECT}-*.layout-meta.xml")
+    shown = {text(i, "field") for i in parse(layout).iter(NS + "layoutItems")}
+    assert set(_project_field_files()) <= shown, set(_project_field_files()) - shown
