@@ -331,6 +331,18 @@ class SalesforceClient:
         if failures:
             raise _composite_error(failures)
 
+    def composite(self, subrequests: list[dict[str, Any]], *, all_or_none: bool) -> list[dict[str, Any]]:
+        """One ``/composite`` request (one API call, up to 25 subrequests): each subrequest's reply, in order.
+        The caller reads each reply's status; only a reply that is not a composite answer raises here."""
+        body = {"allOrNone": all_or_none, "compositeRequest": subrequests}
+        reply = self._call(
+            "composite", lambda sf: sf.restful("composite", method="POST", json=body, headers=CALL_OPTIONS)
+        )
+        results = reply.get("compositeResponse") if isinstance(reply, dict) else None
+        if not isinstance(results, list):
+            raise TransientError("Salesforce composite request returned an unexpected reply")
+        return results
+
     def describe(self, sobject: str) -> dict[str, Any] | None:
         """``sobjects/{sobject}/describe`` as the logged-in user sees it; None if there is no such object
         (or the user may not see it). Fields the user has no access to are missing from the reply."""

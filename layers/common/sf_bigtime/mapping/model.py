@@ -29,6 +29,7 @@ from sf_bigtime.mapping.fields import (
     placeholders,
     template_paths,
 )
+from sf_bigtime.mapping.pull import PullSection
 
 # BigTime fields whose values are ids from a firm-defined "Field Values" list: the mapping names the value
 # (e.g. "Consulting") and the worker resolves it through GET /picklist/FieldValues/{list} (cached).
@@ -250,6 +251,7 @@ class Mapping(_Strict):
     contacts: ContactsSection = ContactsSection(enabled=False)
     lifecycle: Lifecycle = Lifecycle()
     write_back: WriteBackSection = WriteBackSection()
+    pull: PullSection = PullSection()  # BigTime's figures back onto BigTime_Project__c (mapping/pull.py)
 
     # -- what to read from Salesforce -----------------------------------------------------------
     def opportunity_paths(self) -> list[str]:
@@ -315,6 +317,7 @@ class Mapping(_Strict):
                 f"{name.replace('_', ' ')}: {getattr(self.lifecycle, name).describe()}"
                 for name in ("closed_lost", "reopened", "deleted")
             ),
+            "pull": self.pull.describe(),
         }
 
     def sync_fields(self) -> dict[str, set[str]]:
