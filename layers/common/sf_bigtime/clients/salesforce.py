@@ -80,6 +80,7 @@ PROJECT_WRITE_FIELDS = (
     "Project_URL__c",
     "Client_Name__c",
     "Status__c",
+    "Inactive__c",
 )
 
 # Errors that heal by themselves: Salesforce's own throttles, row locks, and server-side trouble.
