@@ -19,7 +19,9 @@ FIELDS = {
 }
 
 
-def value(formula: str, values: dict[str, Any], result: str = "double", scale: int = 2, zero: bool = True) -> Any:
+def value(
+    formula: str, values: dict[str, Any], result: str = "double", scale: int = 2, zero: bool = True
+) -> Any:
     return compile_formula(formula, FIELDS, result, scale, zero)(values)
 
 

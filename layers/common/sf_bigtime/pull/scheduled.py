@@ -18,7 +18,7 @@ from sf_bigtime.clients.bigtime import BigTimeClient
 from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.errors import PermanentError, TransientError
 from sf_bigtime.mapping.pull import PullSection
-from sf_bigtime.pull.bigtime import BigTimeReader, Guard, pull_limiter
+from sf_bigtime.pull.bigtime import BigTimeReader, Guard, HasBigTimeRate, pull_limiter
 from sf_bigtime.pull.progress import Progress
 from sf_bigtime.pull.run import Puller, PullReport
 from sf_bigtime.settings import PullSettings
@@ -43,24 +43,26 @@ def org_of(salesforce: SalesforceClient) -> str:
 
 
 def build_puller(
-    settings: PullSettings,
+    settings: HasBigTimeRate,
     section: PullSection,
     *,
     salesforce: SalesforceClient,
     bigtime: BigTimeClient,
     table: Any = None,
+    org_id: str | None = None,
 ) -> Puller:
     """A Puller for one stack: the pull's BigTime client gets :func:`pull_limiter` (half the stack's rate)
-    unless the caller gave it one; ``table`` (the state table) keeps the read times between runs."""
+    unless the caller gave it one; ``table`` (the state table) keeps the read times between runs, under
+    ``org_id`` (else the org the Salesforce credentials log into)."""
     if bigtime.limiter is None:
         bigtime.limiter = pull_limiter(settings)
-    progress = Progress(table, org_of(salesforce)) if table is not None else None
+    progress = Progress(table, to_18(org_id) if org_id else org_of(salesforce)) if table is not None else None
     return Puller(
         salesforce=salesforce,
         reader=BigTimeReader(bigtime, Guard()),
         section=section,
         progress=progress,
-        api_budget_percent=settings.api_budget_percent,
+        api_budget_percent=settings.api_budget_percent if isinstance(settings, PullSettings) else 80.0,
     )
 
 
