@@ -8,7 +8,8 @@ first name present wins, and what cannot be read is reported (``missing``, ``bad
 than guessed. A figure that is missing is left alone in Salesforce, never written as zero.
 
 Where each name comes from: [C] public client code that runs against BigTime, [P] a real project
-response, [R] the column names of the report our setup guide describes, [I] our own inference.
+response, [R] the column names of the report our setup guide describes, [I] our own inference. Names are
+unique case-insensitively (one name, one figure; a test checks).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sf_bigtime.pull.fields import convert
 
 ALIASES: dict[str, tuple[str, ...]] = {
     # the project
-    "project_id": ("ProjectSid", "ProjectSID", "SystemId", "prjsid"),  # [C] [R]
+    "project_id": ("ProjectSid", "SystemId", "prjsid"),  # [C] [R]
     "status": ("StatusProdNm", "StatusProd_nm", "StatusProductionNm", "prjstatusprod_nm"),  # [I] [R]
     "billing_status": ("StatusBillNm", "StatusBill_nm", "StatusBillingNm", "prjstatusbill_nm"),  # [I] [R]
     "lead": ("ProjectLeadNm", "ProjectLead", "TeamLeadNm", "prjleadnm"),  # [I] [R]
@@ -37,10 +38,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "budget_fees": ("BudgetFees", "budgfees"),  # [C] [P] [R]
     "budget_expenses": ("BudgetExps", "BudgetExpenses", "budgexps"),  # [C] [I]
     "actual_hours": ("HoursInput", "HrsIn", "InputHours", "inputhrs"),  # [C] [C] [P] [R]
-    "actual_fees": ("FeesInput", "ChargeIn", "InputFees", "inputfees"),  # [C] [C] [P] [R]
+    "actual_fees": ("FeesInput", "ChargeIn", "InputFees"),  # [C] [C] [P] [R] (the report's inputfees)
     "actual_expenses": ("ExpensesInput", "ExpCostIn", "InputExpenses", "inputexps"),  # [C] [C] [I] [R]
-    "invoiced": ("InvoicedToDate", "InvoicedTotal", "invoicedtodate"),  # [C] [I] [R]
-    "wip": ("TotalWip", "WipTotal", "WIP", "wiptotal"),  # [C] [C] [I] [R]
+    "invoiced": ("InvoicedToDate", "InvoicedTotal"),  # [C] [R] (the report's invoicedtodate), [I]
+    "wip": ("TotalWip", "WipTotal", "WIP"),  # [C] [C] [R] (the report's wiptotal), [I]
     # a project team member
     "team_lead": ("TeamLead", "IsTeamLead", "IsLead"),  # [C] [I]
     "staff_name": ("StaffNm", "StaffName", "FullNm"),  # [C] [I]

@@ -96,7 +96,8 @@ class Guard:
                 self._in_a_row += 1
                 if self._in_a_row >= self.max_throttles:
                     raise Stop(f"BigTime throttled {self._in_a_row} calls in a row ({what})") from None
-                wait = min(self.max_wait_seconds, exc.retry_after or self.backoff_seconds * self._in_a_row)
+                asked = exc.retry_after
+                wait = min(self.max_wait_seconds, self.backoff_seconds * self._in_a_row if asked is None else asked)
                 if self.deadline is not None and self.clock() + wait >= self.deadline:
                     raise Stop(f"BigTime throttled {what} and the run's time is up") from None
                 self.sleep(wait)

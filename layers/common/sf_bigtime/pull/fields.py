@@ -105,6 +105,8 @@ def number(raw: Any) -> float | None:
 def _project_id(raw: Any) -> str:
     if isinstance(raw, bool):
         raise ValueError(f"{raw!r} is not a project id")
+    if isinstance(raw, float) and raw.is_integer():  # a report column typed decimal
+        raw = int(raw)
     try:
         value = int(str(raw).strip())
     except (TypeError, ValueError):
