@@ -126,9 +126,9 @@ class Puller:
         except ProjectError as exc:  # the list or report itself came back in a shape we cannot read
             report.unknown_shapes += 1
             report.warnings.append(f"nothing could be read from BigTime: {exc.reason}")
-        self._write(records, seen, now, report)
+        refused = self._write(records, seen, now, report)
         for pid, observation in seen.items():
-            if observation.read:
+            if observation.read and pid not in refused:  # Salesforce shows these figures now
                 checked[pid] = now.timestamp()
         if self.progress is not None and not report.dry_run and scope.everything:
             self.progress.save(checked)
@@ -312,9 +312,10 @@ class Puller:
         opportunities = plan.opportunity_rows(records, seen, self.section.opportunity)
         report.rows = [*rows[:MAX_LISTED], *opportunities[: max(0, MAX_LISTED - len(rows))]]
         if report.dry_run or not (rows or opportunities):
-            return
+            return set()
         results = write(self.salesforce, rows, opportunities)
         self._tally(results, by_id, report)
+        return {r.key for r in results if not r.ok and r.sobject != "Opportunity"}
 
     def _tally(
         self, results: list[RecordResult], by_id: dict[str, ProjectRecord], report: PullReport
