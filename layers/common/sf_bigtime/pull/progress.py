@@ -83,7 +83,7 @@ class Progress:
                     "until": Decimal(str(round(until, 3))),
                     "expiration": int(until) + 3600,
                 },
-                ConditionExpression="attribute_not_exists(id) OR #until < :now",
+                ConditionExpression="attribute_not_exists(id) OR #until <= :now",
                 ExpressionAttributeNames={"#until": "until"},
                 ExpressionAttributeValues={":now": Decimal(str(round(now, 3)))},
             )
