@@ -122,7 +122,13 @@ def _metadata_without(tmp_path: Path, *relative: str) -> Path:
 def test_the_cross_check_fails_when_a_field_the_worker_uses_is_removed(
     tmp_path: Path, sobject: str, field: str
 ) -> None:
-    fixture = _metadata_without(tmp_path, f"{sobject}/fields/{field}.field-meta.xml")
+    # Salesforce refuses to delete a field a formula uses: the formulas go with it.
+    formulas = [
+        f"{sobject}/fields/{p.name}"
+        for p in (objects_dir() / sobject / "fields").glob("*.field-meta.xml")
+        if re.search(rf"\b{field}\b", text(parse(p), "formula"))
+    ]
+    fixture = _metadata_without(tmp_path, f"{sobject}/fields/{field}.field-meta.xml", *formulas)
     problems = find_problems(WORKER_USES, describe_from(fixture))
     assert problems, f"removing {sobject}.{field} went unnoticed"
     assert all(isinstance(p, FieldProblem) for p in problems)
@@ -168,7 +174,7 @@ NO_FIELD_PERMISSION = {
     "User": {"Name", "Email"},
     "RecordType": {"DeveloperName"},
     "OpportunityContactRole": {"Id", "ContactId", "Role", "IsPrimary", "IsDeleted", "CreatedDate"},
-    PROJECT_OBJECT: {"Name"},
+    PROJECT_OBJECT: {"Id", "Name", "CreatedDate"},
 }
 ADDRESS_PARTS = re.compile(
     r"^(Billing|Shipping|Mailing|Other)(Street|City|State|PostalCode|Country|StateCode|CountryCode|Latitude|Longitude|GeocodeAccuracy)$"

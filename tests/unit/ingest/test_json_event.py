@@ -136,7 +136,9 @@ def test_a_pull_request_names_its_project_and_is_another_event_than_a_sync() -> 
     without_id = {"orgId": ORG15, "opportunityId": OPP15}
     [derived_sync] = parse_json_events(json.dumps(without_id).encode())
     [derived_pull] = parse_json_events(json.dumps({**without_id, "action": "pull"}).encode())
-    assert derived_pull.delivery_id.startswith("pull-") and derived_pull.delivery_id != derived_sync.delivery_id
+    assert (
+        derived_pull.delivery_id.startswith("pull-") and derived_pull.delivery_id != derived_sync.delivery_id
+    )
     assert dedup_id(derived_pull.delivery_id) == derived_pull.delivery_id
 
 

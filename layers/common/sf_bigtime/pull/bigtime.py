@@ -97,7 +97,9 @@ class Guard:
                 if self._in_a_row >= self.max_throttles:
                     raise Stop(f"BigTime throttled {self._in_a_row} calls in a row ({what})") from None
                 asked = exc.retry_after
-                wait = min(self.max_wait_seconds, self.backoff_seconds * self._in_a_row if asked is None else asked)
+                wait = min(
+                    self.max_wait_seconds, self.backoff_seconds * self._in_a_row if asked is None else asked
+                )
                 if self.deadline is not None and self.clock() + wait >= self.deadline:
                     raise Stop(f"BigTime throttled {what} and the run's time is up") from None
                 self.sleep(wait)
@@ -143,6 +145,7 @@ class ReportRows:
     rows: dict[str, Parsed] = field(default_factory=dict)  # project id -> the row
     problems: list[str] = field(default_factory=list)  # rows that name no readable project
     missing_columns: list[str] = field(default_factory=list)  # mapped columns absent from FieldList
+    columns: list[str] = field(default_factory=list)  # the report's FieldList, as BigTime sent it
     unknown_shape: bool = False
 
 
@@ -249,6 +252,7 @@ class BigTimeReader:
             return out
         names = [str(lowered(f).get("fieldnm") or "") if isinstance(f, Mapping) else "" for f in field_list]
         present = {n.lower() for n in names}
+        out.columns = [n for n in names if n]
         out.missing_columns = [c for c in columns.values() if c.lower() not in present]
         for index, row in enumerate(rows):
             if isinstance(row, list) and len(row) == len(names):
