@@ -295,7 +295,8 @@ class Puller:
         seen: dict[str, plan.Observation],
         now: datetime,
         report: PullReport,
-    ) -> None:
+    ) -> set[str]:
+        """Write what changed; return the BigTime ids of the records Salesforce refused."""
         by_id = {r.project_id: r for r in records}
         rows = []
         for pid, observation in seen.items():
