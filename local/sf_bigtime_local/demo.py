@@ -3,8 +3,10 @@
 Seeds an Account with two contacts and an Opportunity in the fake Salesforce, moves the Opportunity to
 Closed Won (the fake org's Flow then calls the ingest endpoint, as a real Flow would), waits for the
 worker, prints what exists in BigTime and what was written back, and exits non-zero if any step did not
-happen. A second delivery of the same event and a new event for the same Opportunity are sent at the end
-to show that nothing is created twice.
+happen. A second delivery of the same event and a new event for the same Opportunity are sent to show that
+nothing is created twice. Then BigTime's side of the story: a budget, a lead, a status, logged hours and an
+invoice go into the fake BigTime through its REST API, the pull function runs (as its schedule would), and
+budget against actual is printed from the BigTime Project record; a second pull writes nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 import click
 from simple_salesforce import format_soql
 
-from sf_bigtime_local.clients import BigTimeHttp, post_event, salesforce
+from sf_bigtime_local.clients import BigTimeHttp, post_event, salesforce, salesforce_usage
 from sf_bigtime_local.stack import LocalStack, StackOptions
 
 
@@ -45,7 +47,8 @@ def run_demo(timeout: float = 30.0) -> int:
     try:
         step("starting the local stack (moto, fake Salesforce, fake BigTime, API Gateway, SQS poller)")
         info = stack.start()
-        _run(info, timeout)
+        project_id = _run(info, timeout)
+        _pull(stack, info, project_id)
     except DemoFailed as exc:
         click.secho(f"DEMO FAILED: {exc}", fg="red", bold=True)
         return 1
@@ -53,12 +56,15 @@ def run_demo(timeout: float = 30.0) -> int:
         step("stopping the local stack")
         stack.stop()
     click.secho(
-        "DEMO OK: Closed Won became a BigTime project, written back, no duplicates.", fg="green", bold=True
+        "DEMO OK: Closed Won became a BigTime project, written back, no duplicates; "
+        "BigTime's figures came back onto the BigTime Project record.",
+        fg="green",
+        bold=True,
     )
     return 0
 
 
-def _run(info: dict[str, Any], timeout: float) -> None:
+def _run(info: dict[str, Any], timeout: float) -> int:
     sf = salesforce(info)
     bigtime = BigTimeHttp(info)
 
@@ -164,6 +170,69 @@ def _run(info: dict[str, Any], timeout: float) -> None:
     projects = [p for p in bigtime.projects() if p["ClientId"] == project["ClientId"]]
     _check(len(projects) == 1, f"still exactly one project (found {len(projects)})")
     _check(len(bigtime.clients()) == 1, "still exactly one client")
+    return project_id
+
+
+def _pull(stack: LocalStack, info: dict[str, Any], project_id: int) -> None:
+    sf, bigtime = salesforce(info), BigTimeHttp(info)
+    step("meanwhile in BigTime (its REST API): a budget, a lead, In Progress, 18 hours logged, an invoice")
+    bigtime.post(
+        "/task/detail", {"ProjectSid": project_id, "TaskNm": "Build", "BudgetHours": 40, "BudgetFees": 8000}
+    )
+    bigtime.post(f"/project/Team/{project_id}", [{"staffsid": 2, "TeamLead": True}])
+    status = bigtime.picklist_id("StatusProduction", "In Progress")
+    bigtime.post(f"/project/detail/{project_id}", {"StatusProd": status})
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    for staff, hours in ((1, 12), (3, 6)):
+        bigtime.post(
+            "/time",
+            {"Dt": today, "ProjectSID": project_id, "StaffSID": staff, "Hours_IN": hours},
+            MarkSubmitted="true",
+        )
+    invoice = bigtime.post("/invoice/detail", {"ProjectSid": project_id})
+    bigtime.post("/time", {"Dt": today, "ProjectSID": project_id, "Hours_IN": 3}, MarkSubmitted="true")
+    click.echo(
+        f"    invoice {invoice['InvoiceNbr']} for {invoice['Total']:,.2f}; 3 more hours logged after it"
+    )
+
+    step("pulling BigTime's figures (the pull function, as its 15-minute schedule runs it)")
+    summary = stack.run_pull()
+    click.echo(
+        f"    read {summary['read']} project(s), changed {summary['changed']}, "
+        f"API calls: Salesforce {summary['salesforce_calls']}, BigTime {summary['bigtime_calls']}"
+    )
+    fields = (
+        "Status__c, Project_Lead__c, Budget_Hours__c, Actual_Hours__c, Hours_Used_Percent__c, Budget_Fees__c, "
+        "Actual_Fees__c, Fees_Remaining__c, Budget_Health__c, Invoiced_To_Date__c, WIP__c, Last_Pulled__c"
+    )
+    soql = f"SELECT {fields} FROM BigTime_Project__c WHERE BigTime_Project_Id__c = {{}}"  # noqa: S608
+    [record] = sf.query(format_soql(soql, str(project_id)))["records"]
+    step("budget against actual, on the BigTime Project record in Salesforce")
+    click.echo(f"    status        {record['Status__c']}, lead {record['Project_Lead__c']}")
+    click.echo(
+        f"    hours         {record['Actual_Hours__c']:g} of {record['Budget_Hours__c']:g} budgeted "
+        f"({record['Hours_Used_Percent__c']:g} % used)"
+    )
+    click.echo(
+        f"    fees          {record['Actual_Fees__c']:,.2f} of {record['Budget_Fees__c']:,.2f} budgeted "
+        f"({record['Fees_Remaining__c']:,.2f} remaining)"
+    )
+    click.echo(
+        f"    invoiced      {record['Invoiced_To_Date__c']:,.2f}, work in progress {record['WIP__c']:,.2f}"
+    )
+    click.echo(f"    health        {record['Budget_Health__c']}")
+    click.echo(f"    last pulled   {record['Last_Pulled__c']}")
+    _check(
+        record["Actual_Hours__c"] == 21 and record["Budget_Hours__c"] == 40, "21 of 40 hours on the record"
+    )
+    _check(record["Status__c"] == "In Progress" and bool(record["Last_Pulled__c"]), "status and Last Pulled")
+    _check(record["Invoiced_To_Date__c"] == invoice["Total"], "invoiced to date is the invoice's total")
+
+    step("pulling again: nothing changed in BigTime, so nothing is written")
+    before = salesforce_usage(info)
+    stack.run_pull()
+    written = salesforce_usage(info)["records_written"] - before["records_written"]
+    _check(written == 0, f"no Salesforce writes on the second pull ({written})")
 
 
 def _synced(opp: dict[str, Any]) -> dict[str, Any] | None:

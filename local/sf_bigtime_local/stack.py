@@ -80,6 +80,7 @@ class LocalStack:
         self._poller: Poller | None = None
         self._scheduler: Scheduler | None = None
         self._pull_scheduler: Scheduler | None = None
+        self._pull_handler: Any = None
         self.fake_salesforce: Any = None
         self.fake_bigtime: Any = None
         self._saved_env: dict[str, str | None] = {}
@@ -236,6 +237,19 @@ class LocalStack:
             else:
                 os.environ[key] = value
         self._saved_env.clear()
+
+    def run_pull(self) -> dict[str, Any]:
+        """One run of the pull function, as its schedule would start it (its handler, its environment)."""
+        from sf_bigtime_local.lambda_runtime import LambdaContext
+
+        if self._pull_handler is None:
+            _, self._pull_handler = load_handler(
+                REPO_ROOT / "functions/pull/app.py", "sf_bigtime_local_pull_app"
+            )
+        timeout = self.template.function_timeout("PullFunction")
+        event = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+        result: dict[str, Any] = self._pull_handler(event, LambdaContext(f"{STACK_NAME}-pull", timeout))
+        return result
 
     def __enter__(self) -> LocalStack:
         self.start()
@@ -428,9 +442,11 @@ class LocalStack:
             )
             self._scheduler.start()
         if self.options.pull_every > 0:
-            _, pull = load_handler(REPO_ROOT / "functions/pull/app.py", "sf_bigtime_local_pull_app")
+            _, self._pull_handler = load_handler(
+                REPO_ROOT / "functions/pull/app.py", "sf_bigtime_local_pull_app"
+            )
             self._pull_scheduler = Scheduler(
-                pull,
+                self._pull_handler,
                 every=self.options.pull_every,
                 function_name=f"{STACK_NAME}-pull",
                 timeout_seconds=self.template.function_timeout("PullFunction"),

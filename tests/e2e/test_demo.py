@@ -34,6 +34,8 @@ def test_demo_succeeds_and_says_what_it_did(demo: subprocess.CompletedProcess[st
     assert "BigTime_Sync_Status__c     Synced" in out
     assert "contact  Ada Lovelace <ada@acme.example> PRIMARY" in out
     assert "ok: still exactly one project (found 1)" in out
+    assert "hours         21 of 40 budgeted (52.5 % used)" in out
+    assert "ok: no Salesforce writes on the second pull (0)" in out
 
 
 def test_demo_prints_no_metric_documents_and_no_python_warnings(
