@@ -116,6 +116,10 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed ## the w
 bench: $(VENV)/.installed ## benchmarks; figures land in benchmarks/results/
 	$(PY) benchmarks/sync_latency.py
 
+.PHONY: bench-pull
+bench-pull: $(VENV)/.installed ## Salesforce and BigTime calls per pull run, 500 projects -> benchmarks/results/pull-calls.json
+	$(PY) benchmarks/pull_calls.py
+
 .PHONY: bench-ingest
 bench-ingest: $(VENV)/.installed ## ingest's import time vs a minimal SQS handler -> benchmarks/results/ingest-import.json
 	$(PY) benchmarks/ingest_import.py

@@ -41,6 +41,17 @@ class BigTimeHttp:
         response.raise_for_status()
         return response.json()
 
+    def post(self, path: str, body: Any, **params: Any) -> Any:
+        """A write through BigTime's REST API, as a person's tool would (log time, invoice, edit a project)."""
+        response = self.session.post(f"{self.base}{path}", json=body, params=params, timeout=10)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def picklist_id(self, list_name: str, name: str) -> int:
+        """The id of a "Field Values" item by name (e.g. StatusProduction "In Progress")."""
+        items = self.get(f"/picklist/FieldValues/{list_name}")
+        return int(next(i["Id"] for i in items if i["Name"] == name))
+
     def projects(self) -> list[dict[str, Any]]:
         return self.get("/project", ShowInactive="true")
 
@@ -62,6 +73,13 @@ class BigTimeHttp:
 
     def team(self, project_id: int) -> list[dict[str, Any]]:
         return self.get(f"/project/Team/{project_id}")
+
+
+def salesforce_usage(stack: dict[str, Any]) -> dict[str, Any]:
+    """The fake org's API and write counters (``/__fake/usage``): subtract two to see what happened between."""
+    reply = requests.get(f"{stack['salesforce']['instance_url']}/__fake/usage", timeout=10)
+    reply.raise_for_status()
+    return dict(reply.json())
 
 
 def post_event(

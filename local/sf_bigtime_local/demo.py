@@ -4,8 +4,10 @@ Seeds an Account with two contacts and an Opportunity with two line items (produ
 price book) in the fake Salesforce, moves the Opportunity to Closed Won (the fake org's Flow then calls the
 ingest endpoint, as a real Flow would), waits for the worker, prints what exists in BigTime (client,
 project, contacts, tasks with their budget, team) and what was written back, and exits non-zero if any step
-did not happen. A second delivery of the same event and a new event for the same Opportunity are sent at the end
-to show that nothing is created twice.
+did not happen. A second delivery of the same event and a new event for the same Opportunity are sent to
+show that nothing is created twice. Then BigTime's side of the story: a status, logged hours and an invoice
+go into the fake BigTime through its REST API, the pull function runs (as its schedule would), and budget
+against actual is printed from the BigTime Project record; a second pull writes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import click
 from simple_salesforce import format_soql
 
-from sf_bigtime_local.clients import BigTimeHttp, post_event, salesforce
+from sf_bigtime_local.clients import BigTimeHttp, post_event, salesforce, salesforce_usage
 from sf_bigtime_local.stack import LocalStack, StackOptions
 
 
@@ -46,7 +48,8 @@ def run_demo(timeout: float = 30.0) -> int:
     try:
         step("starting the local stack (moto, fake Salesforce, fake BigTime, API Gateway, SQS poller)")
         info = stack.start()
-        _run(info, timeout)
+        project_id = _run(info, timeout)
+        _pull(stack, info, project_id)
     except DemoFailed as exc:
         click.secho(f"DEMO FAILED: {exc}", fg="red", bold=True)
         return 1
@@ -55,14 +58,14 @@ def run_demo(timeout: float = 30.0) -> int:
         stack.stop()
     click.secho(
         "DEMO OK: Closed Won became a BigTime project with its tasks, budget and team, written back, "
-        "no duplicates.",
+        "no duplicates; BigTime's figures came back onto the BigTime Project record.",
         fg="green",
         bold=True,
     )
     return 0
 
 
-def _run(info: dict[str, Any], timeout: float) -> None:
+def _run(info: dict[str, Any], timeout: float) -> int:
     sf = salesforce(info)
     bigtime = BigTimeHttp(info)
 
@@ -194,6 +197,65 @@ def _run(info: dict[str, Any], timeout: float) -> None:
     _check(len(projects) == 1, f"still exactly one project (found {len(projects)})")
     _check(len(bigtime.clients()) == 1, "still exactly one client")
     _check(len(bigtime.tasks(project_id)) == 2, "still exactly two tasks")
+    return project_id
+
+
+def _pull(stack: LocalStack, info: dict[str, Any], project_id: int) -> None:
+    sf, bigtime = salesforce(info), BigTimeHttp(info)
+    step("meanwhile in BigTime (its REST API): In Progress, 18 hours logged, an invoice")
+    status = bigtime.picklist_id("StatusProduction", "In Progress")
+    bigtime.post(f"/project/detail/{project_id}", {"StatusProd": status})
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    for staff, hours in ((1, 12), (3, 6)):
+        bigtime.post(
+            "/time",
+            {"Dt": today, "ProjectSID": project_id, "StaffSID": staff, "Hours_IN": hours},
+            MarkSubmitted="true",
+        )
+    invoice = bigtime.post("/invoice/detail", {"ProjectSid": project_id})
+    bigtime.post("/time", {"Dt": today, "ProjectSID": project_id, "Hours_IN": 3}, MarkSubmitted="true")
+    click.echo(
+        f"    invoice {invoice['InvoiceNbr']} for {invoice['Total']:,.2f}; 3 more hours logged after it"
+    )
+
+    step("pulling BigTime's figures (the pull function, as its 15-minute schedule runs it)")
+    summary = stack.run_pull()
+    click.echo(
+        f"    read {summary['read']} project(s), changed {summary['changed']}, "
+        f"API calls: Salesforce {summary['salesforce_calls']}, BigTime {summary['bigtime_calls']}"
+    )
+    fields = (
+        "Status__c, Project_Lead__c, Budget_Hours__c, Actual_Hours__c, Hours_Used_Percent__c, Budget_Fees__c, "
+        "Actual_Fees__c, Fees_Remaining__c, Budget_Health__c, Invoiced_To_Date__c, WIP__c, Last_Pulled__c"
+    )
+    soql = f"SELECT {fields} FROM BigTime_Project__c WHERE BigTime_Project_Id__c = {{}}"  # noqa: S608
+    [record] = sf.query(format_soql(soql, str(project_id)))["records"]
+    step("budget against actual, on the BigTime Project record in Salesforce")
+    click.echo(f"    status        {record['Status__c']}, lead {record['Project_Lead__c']}")
+    click.echo(
+        f"    hours         {record['Actual_Hours__c']:g} of {record['Budget_Hours__c']:g} budgeted "
+        f"({record['Hours_Used_Percent__c']:g} % used)"
+    )
+    click.echo(
+        f"    fees          {record['Actual_Fees__c']:,.2f} of {record['Budget_Fees__c']:,.2f} budgeted "
+        f"({record['Fees_Remaining__c']:,.2f} remaining)"
+    )
+    click.echo(
+        f"    invoiced      {record['Invoiced_To_Date__c']:,.2f}, work in progress {record['WIP__c']:,.2f}"
+    )
+    click.echo(f"    health        {record['Budget_Health__c']}")
+    click.echo(f"    last pulled   {record['Last_Pulled__c']}")
+    _check(
+        record["Actual_Hours__c"] == 21 and record["Budget_Hours__c"] == 120, "21 of 120 hours on the record"
+    )
+    _check(record["Status__c"] == "In Progress" and bool(record["Last_Pulled__c"]), "status and Last Pulled")
+    _check(record["Invoiced_To_Date__c"] == invoice["Total"], "invoiced to date is the invoice's total")
+
+    step("pulling again: nothing changed in BigTime, so nothing is written")
+    before = salesforce_usage(info)
+    stack.run_pull()
+    written = salesforce_usage(info)["records_written"] - before["records_written"]
+    _check(written == 0, f"no Salesforce writes on the second pull ({written})")
 
 
 def _user_id(sf: Any, username: str) -> str:

@@ -67,6 +67,7 @@ class StackOptions:
     extra_env: dict[str, str] = field(default_factory=dict)
     reconcile_every: float = 0.0  # seconds between scheduled reconcile runs; 0 = only by hand
     reconcile_grace_minutes: float = 0.05  # the template's 10 minutes would hide every local test
+    pull_every: float = 0.0  # seconds between scheduled pulls of BigTime's figures; 0 = only by hand
 
 
 class LocalStack:
@@ -78,6 +79,8 @@ class LocalStack:
         self._servers: list[BackgroundServer] = []
         self._poller: Poller | None = None
         self._scheduler: Scheduler | None = None
+        self._pull_scheduler: Scheduler | None = None
+        self._pull_handler: Any = None
         self.fake_salesforce: Any = None
         self.fake_bigtime: Any = None
         self.worker_app: Any = None  # the worker function's module, as loaded (benchmarks read its state)
@@ -207,6 +210,8 @@ class LocalStack:
                 "reconcile_lookback_hours": float(os.environ["RECONCILE_LOOKBACK_HOURS"]),
                 "reconcile_grace_minutes": float(os.environ["RECONCILE_GRACE_MINUTES"]),
                 "reconcile_max_per_run": int(os.environ["RECONCILE_MAX_PER_RUN"]),
+                "bigtime_calls_per_minute": float(os.environ["BIGTIME_CALLS_PER_MINUTE"]),
+                "mapping_file": os.environ.get("MAPPING_FILE") or None,
             },
         }
         if self.options.state_file:
@@ -218,9 +223,10 @@ class LocalStack:
         return self.description
 
     def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.stop()
-            self._scheduler = None
+        for scheduler in (self._scheduler, self._pull_scheduler):
+            if scheduler is not None:
+                scheduler.stop()
+        self._scheduler = self._pull_scheduler = None
         if self._poller is not None:
             self._poller.stop()
             self._poller = None
@@ -247,6 +253,19 @@ class LocalStack:
             else:
                 os.environ[key] = value
         self._saved_env.clear()
+
+    def run_pull(self) -> dict[str, Any]:
+        """One run of the pull function, as its schedule would start it (its handler, its environment)."""
+        from sf_bigtime_local.lambda_runtime import LambdaContext
+
+        if self._pull_handler is None:
+            _, self._pull_handler = load_handler(
+                REPO_ROOT / "functions/pull/app.py", "sf_bigtime_local_pull_app"
+            )
+        timeout = self.template.function_timeout("PullFunction")
+        event = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+        result: dict[str, Any] = self._pull_handler(event, LambdaContext(f"{STACK_NAME}-pull", timeout))
+        return result
 
     def __enter__(self) -> LocalStack:
         self.start()
@@ -390,11 +409,11 @@ class LocalStack:
             self.template.resolve(sqs_event["ScalingConfig"]["MaximumConcurrency"])
         )
         refs["WorkerMaxConcurrency"] = str(concurrency)  # the budget's fallback share per instance
-        names = ("IngestFunction", "WorkerFunction", "ReconcileFunction")
+        names = ("IngestFunction", "WorkerFunction", "ReconcileFunction", "PullFunction")
         envs = {name: self._function_env(name, refs) for name in names}
-        # Both functions share this process; their variables do not conflict except the service name,
+        # The functions share this process; their variables do not conflict except the service name,
         # which each handler sets on its own Logger.
-        merged = {**envs["IngestFunction"], **envs["WorkerFunction"], **envs["ReconcileFunction"]}
+        merged = {k: v for name in names for k, v in envs[name].items()}
         merged.pop("POWERTOOLS_SERVICE_NAME", None)
         merged |= {
             "RECONCILE_GRACE_MINUTES": str(self.options.reconcile_grace_minutes),
@@ -441,6 +460,17 @@ class LocalStack:
                 timeout_seconds=self.template.function_timeout("ReconcileFunction"),
             )
             self._scheduler.start()
+        if self.options.pull_every > 0:
+            _, self._pull_handler = load_handler(
+                REPO_ROOT / "functions/pull/app.py", "sf_bigtime_local_pull_app"
+            )
+            self._pull_scheduler = Scheduler(
+                self._pull_handler,
+                every=self.options.pull_every,
+                function_name=f"{STACK_NAME}-pull",
+                timeout_seconds=self.template.function_timeout("PullFunction"),
+            )
+            self._pull_scheduler.start()
         ingest_target = (ingest, f"{STACK_NAME}-ingest", self.template.function_timeout("IngestFunction"))
         bus = EventBus(rules_for(self.template), {"IngestFunction": ingest_target}, region=REGION)
         return FrontDoor(routes), bus

@@ -5,7 +5,9 @@ One source of truth, taken from the code that talks to Salesforce rather than ke
 - reads: the fields of the SOQL the worker itself sends (``SalesforceClient.opportunity_soql`` with the
   mapping's fields), parsed back into field paths, including ``ORDER BY`` and ``WHERE`` fields;
 - writes: the declared write fields that ``SalesforceClient.write_back`` enforces
-  (``OPPORTUNITY_WRITE_FIELDS``, ``PROJECT_WRITE_FIELDS``).
+  (``OPPORTUNITY_WRITE_FIELDS``, ``PROJECT_WRITE_FIELDS``);
+- the pull's query and writes (``sf_bigtime.pull``: its SOQL, ``PULL_WRITE_FIELDS`` and the Opportunity
+  fields the mapping's ``pull.opportunity`` copies figures onto).
 
 :func:`find_problems` walks each path through ``describe`` results (relationship by relationship), so
 the same check runs against a real org (``sf-bigtime check``) and offline against the SFDX metadata
@@ -208,9 +210,31 @@ def reconcile_soql() -> str:
     return SweepQuery(("Closed Won",), date(2026, 1, 1), now, now, 10).soql()
 
 
+def pull_soql(mapping: Mapping | None = None) -> str:
+    """The pull's query with every optional clause, as it builds it for this mapping."""
+    from datetime import UTC, datetime
+
+    from sf_bigtime.pull.salesforce import Scope, project_soql
+
+    mapping = mapping or default_mapping()
+    scope = Scope(opportunity_id=_EXAMPLE_OPPORTUNITY_ID, project_id="1")
+    return project_soql(scope, list(mapping.pull.opportunity), datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def pull_field_uses(mapping: Mapping | None = None) -> list[FieldUse]:
+    """Every field the pull reads (its query) or writes (upserts on BigTime_Project__c; opt-in updates of
+    the Opportunity)."""
+    from sf_bigtime.pull.fields import PULL_WRITE_FIELDS
+
+    mapping = mapping or default_mapping()
+    writes = [FieldUse(PROJECT_OBJECT, f, "upsert") for f in PULL_WRITE_FIELDS]
+    writes += [FieldUse("Opportunity", f, "update") for f in mapping.pull.opportunity]
+    return _dedupe([*soql_fields(pull_soql(mapping)), *writes])
+
+
 def stack_field_uses(mapping: Mapping | None = None) -> list[FieldUse]:
-    """Every field the stack's functions read or write: the worker's and the reconcile sweep's."""
-    return _dedupe([*worker_field_uses(mapping), *soql_fields(reconcile_soql())])
+    """Every field the stack's functions read or write: the worker's, the reconcile sweep's and the pull's."""
+    return _dedupe([*worker_field_uses(mapping), *soql_fields(reconcile_soql()), *pull_field_uses(mapping)])
 
 
 # -- checking them against describe results --------------------------------------------------------------

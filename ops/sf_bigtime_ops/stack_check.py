@@ -11,7 +11,8 @@ It reads the stack's outputs and parameters, then, with the very secrets the fun
   query runs, and the trigger stages are active values of the Stage picklist;
 - BigTime: the API key and firm id are accepted, every picklist value the mapping names resolves (with
   none named, the standard "Field Values" lists answer), the project templates it names exist and the
-  staff list the team is matched against answers (:mod:`sf_bigtime_ops.bigtime_lookups`).
+  staff list the team is matched against answers (:mod:`sf_bigtime_ops.bigtime_lookups`); with the mapping's ``pull.mode: report``, the
+  saved report answers and has every column ``pull.report.columns`` names (its ``FieldList``).
 
 Each check is reported ok, failed (with the reason and what to do) or skipped (an earlier check it needs
 failed). Nothing is written anywhere: the calls are logins, describes, one query and BigTime list reads.
@@ -345,6 +346,37 @@ class Checker:
             self._add("bigtime-login", "failed", "no BigTime call succeeded (see the picklist checks)")
         for name, status, detail in lookup_checks(client, mapping) if mapping is not None else []:
             self._add(name, status, detail)
+        if mapping is not None and mapping.pull.mode == "report":
+            self._report(client, mapping)
+
+    def _report(self, client: BigTimeClient, mapping: Mapping) -> None:
+        """The pull's saved report answers with the columns the mapping reads (its FieldList)."""
+        from sf_bigtime.pull.bigtime import BigTimeReader
+
+        report_id, columns = mapping.pull.report.id, mapping.pull.report.column_of()
+        name = f"bigtime-report:{report_id}"
+        try:
+            rows = BigTimeReader(client).report(int(report_id or 0), columns)
+        except SyncError as exc:
+            self._add(name, "failed", f"report {report_id} (pull.report.id) cannot be read: {exc.reason}")
+            return
+        if rows.unknown_shape:
+            self._add(name, "failed", "; ".join(rows.problems))
+        elif rows.missing_columns:
+            have = ", ".join(rows.columns[: MAX_LISTED * 3]) or "none"
+            self._add(
+                name,
+                "failed",
+                f"report {report_id} has no column {', '.join(rows.missing_columns)} named in "
+                f"pull.report.columns (its columns: {have}); fix the mapping or the report",
+                rows.missing_columns,
+            )
+        else:
+            self._add(
+                name,
+                "ok",
+                f"report {report_id} has all {len(columns)} columns the pull reads ({len(rows.rows)} project rows)",
+            )
 
     def _picklist(self, name: str, items: list[Any], values: set[str]) -> None:
         names = {str(i.get("Name")).casefold(): str(i.get("Name")) for i in items if i.get("Name")}

@@ -11,8 +11,10 @@
 
 The operator needs: ``cloudformation:DescribeStacks``; ``sqs:GetQueueAttributes``, ``SendMessage``
 (backfill, reconcile, redrive), ``ReceiveMessage``, ``DeleteMessage``, ``ChangeMessageVisibility``,
-``StartMessageMoveTask``, ``ListMessageMoveTasks`` (redrive); ``dynamodb:GetItem``, ``BatchGetItem``;
-``secretsmanager:GetSecretValue`` on the Salesforce secret. docs/operations.md lists them as a policy.
+``StartMessageMoveTask``, ``ListMessageMoveTasks`` (redrive); ``dynamodb:GetItem``, ``BatchGetItem``
+(``PutItem`` for ``pull``); ``secretsmanager:GetSecretValue`` on the Salesforce secret (and the BigTime
+secret for ``pull``); ``ssm:GetParameter`` on the mapping parameter, if the stack has one.
+docs/operations.md lists them as a policy.
 """
 
 from __future__ import annotations
@@ -28,18 +30,22 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
+from sf_bigtime.clients.bigtime import BigTimeClient
 from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.clients.store import StateStore
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.queue.send import enqueue
 from sf_bigtime.secrets import (
+    BigTimeApiKey,
+    BigTimeCredentials,
+    BigTimeSession,
     SalesforceClientCredentials,
     SalesforceCredentials,
     SalesforceJwtBearer,
     SecretError,
     parse_secret,
 )
-from sf_bigtime.settings import ReconcileSettings
+from sf_bigtime.settings import PullSettings, ReconcileSettings
 from sf_bigtime.sfid import to_18
 
 DEFAULT_STATE_FILE = Path(".local/stack.json")
@@ -112,6 +118,23 @@ class StackInfo(BaseModel):
     def reconcile_max_per_run(self) -> int:
         value = self.parameters.get("ReconcileMaxPerRun")
         return int(value) if value else _RECONCILE_DEFAULTS["max_per_run"].default
+
+    def pull_settings(self) -> PullSettings:
+        """What the stack's pull function runs with (the CLI's `pull` runs the same)."""
+        bigtime = self.parameters.get("BigTimeSecretArn")
+        if not bigtime:
+            raise StackError(f"{self.describe()} has no BigTimeSecretArn parameter: it cannot pull")
+        values = {
+            "table_name": self.table_name,
+            "salesforce_secret_arn": self.salesforce_secret_arn,
+            "salesforce_api_version": self.salesforce_api_version,
+            "bigtime_secret_arn": bigtime,
+            "mapping_parameter": self.parameters.get("MappingParameterName") or None,
+            "mapping_file": self.parameters.get("MappingFile") or None,
+            "bigtime_calls_per_minute": self.parameters.get("BigTimeCallsPerMinute"),
+            "api_budget_percent": self.parameters.get("PullApiBudgetPercent"),
+        }
+        return PullSettings.model_validate({k: v for k, v in values.items() if v is not None})
 
 
 def from_cloudformation(stack_name: str, session: Any, *, require_resources: bool = True) -> StackInfo:
@@ -191,6 +214,8 @@ def from_local(path: Path = DEFAULT_STATE_FILE) -> StackInfo:
                     SalesforceApiVersion=salesforce.get("api_version"),
                     TriggerStages=",".join(settings.get("trigger_stages") or ()),
                     ReconcileMaxPerRun=None if max_per_run is None else str(max_per_run),
+                    BigTimeCallsPerMinute=_text(settings.get("bigtime_calls_per_minute")),
+                    MappingFile=settings.get("mapping_file"),
                 ),
             },
             **{
@@ -248,15 +273,34 @@ class Stack:
         return StateStore(self.info.table_name, table=resource.Table(self.info.table_name))
 
     @cached_property
-    def salesforce(self) -> SalesforceClient:
-        arn = self.info.salesforce_secret_arn
+    def table(self) -> Any:
+        """The state table as a boto3 ``Table`` (the pull keeps its read times there)."""
+        resource = self.session.resource("dynamodb", endpoint_url=self.info.endpoint_url, config=_CONFIG)
+        return resource.Table(self.info.table_name)
+
+    def _secret(self, arn: str, what: str) -> Any:
         try:
             raw = self.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
-            value = json.loads(raw)
+            return json.loads(raw)
         except (ClientError, BotoCoreError, KeyError, ValueError) as exc:
-            raise StackError(
-                f"cannot read the Salesforce secret {arn}: {type(exc).__name__}: {exc}"
-            ) from None
+            raise StackError(f"cannot read the {what} secret {arn}: {type(exc).__name__}: {exc}") from None
+
+    @cached_property
+    def bigtime(self) -> BigTimeClient:
+        """A BigTime client with the stack's own BigTime secret (no rate limiter: the caller adds one)."""
+        arn = self.info.pull_settings().bigtime_secret_arn
+        try:
+            credentials: BigTimeApiKey | BigTimeSession = parse_secret(
+                arn, self._secret(arn, "BigTime"), BigTimeCredentials
+            )
+        except SecretError as exc:
+            raise StackError(str(exc)) from None
+        return BigTimeClient(credentials)
+
+    @cached_property
+    def salesforce(self) -> SalesforceClient:
+        arn = self.info.salesforce_secret_arn
+        value = self._secret(arn, "Salesforce")
         try:
             credentials: SalesforceClientCredentials | SalesforceJwtBearer = parse_secret(
                 arn, value, SalesforceCredentials
@@ -276,6 +320,10 @@ class Stack:
 
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _present(**values: str | None) -> dict[str, str]:

@@ -38,6 +38,8 @@ def test_demo_succeeds_and_says_what_it_did(demo: subprocess.CompletedProcess[st
     assert "budget   120 h, fees 48,000.00 (GET /task/BudgetStatusByProject)" in out
     assert "team     Olivia Owner" in out
     assert "ok: the Opportunity owner is on the project team" in out and "ok: still exactly two tasks" in out
+    assert "hours         21 of 120 budgeted (17.5 % used)" in out
+    assert "ok: no Salesforce writes on the second pull (0)" in out
 
 
 def test_demo_prints_no_metric_documents_and_no_python_warnings(

@@ -30,6 +30,10 @@ TYPES: dict[str, tuple[str, str]] = {
     ".externalCredential-meta.xml": ("ExternalCredential", "externalCredentials"),
     ".namedCredential-meta.xml": ("NamedCredential", "namedCredentials"),
     ".externalServiceRegistration-meta.xml": ("ExternalServiceRegistration", "externalServiceRegistrations"),
+    ".quickAction-meta.xml": (
+        "QuickAction",
+        "quickActions",
+    ),  # not yet run through `make salesforce-validate`
 }
 
 

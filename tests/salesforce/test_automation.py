@@ -12,6 +12,7 @@ from xml.etree.ElementTree import Element
 
 from werkzeug.wrappers import Request, Response
 
+from sf_bigtime.clients.salesforce import PROJECT_OBJECT
 from sf_bigtime.ingest.handler import EVENTS_ROUTE
 from sf_bigtime.ingest.json_event import parse_json_events
 from sf_bigtime.ingest.outbound_message import SOBJECT_FIELDS, parse_outbound_message
@@ -246,7 +247,9 @@ def test_callout_registration_matches_the_ingest_json_contract() -> None:
     assert [text(o, "name") for o in children(root, "operations")] == [operation["operationId"].lower()]
     schema_ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     schema = spec["components"]["schemas"][schema_ref.rsplit("/", 1)[-1]]
-    assert set(schema["properties"]) == set(schema["required"]) == {"orgId", "opportunityId", "eventId"}
+    assert set(schema["required"]) == {"orgId", "opportunityId", "eventId"}
+    assert set(schema["properties"]) == {"orgId", "opportunityId", "eventId", "action", "projectId"}
+    assert schema["properties"]["action"]["enum"] == ["sync", "pull"]
     # A body of that shape is what ingest accepts ...
     sample = {"orgId": "00D5w000004abcdEAA", "opportunityId": "0065w000023abcdAAA", "eventId": "0f5e-guid"}
     [event] = parse_json_events(json.dumps(sample).encode())
@@ -285,3 +288,51 @@ def test_callout_credentials_send_the_api_key_header_ingest_checks() -> None:
     base = Template().data["Outputs"]["ApiBaseUrl"]["Value"].value
     events = Template().data["Outputs"]["EventsEndpoint"]["Value"].value
     assert events == base + EVENTS_ROUTE
+
+
+PULL_FLOW = "**/flows/BigTime_Pull_From_BigTime.flow-meta.xml"
+
+
+def test_pull_from_bigtime_is_a_quick_action_on_the_project_record_that_posts_a_pull_event() -> None:
+    action = parse(find("**/quickActions/BigTime_Project__c.Pull_From_BigTime.quickAction-meta.xml"))
+    assert (text(action, "type"), text(action, "flowDefinition")) == ("Flow", "BigTime_Pull_From_BigTime")
+    flow = _flow(PULL_FLOW)
+    assert text(flow, "processType") == "Flow" and text(flow, "status") == "Active"  # a screen flow
+    _connectors_resolve(flow)
+    elements = _elements(flow)
+    record_id = elements["recordId"]
+    assert text(record_id, "isInput") == "true" and text(record_id, "dataType") == "String"
+    lookup = elements["Get_Project"]
+    assert text(lookup, "object") == PROJECT_OBJECT and text(lookup, "getFirstRecordOnly") == "true"
+    queried = [q.text for q in children(lookup, "queriedFields")]
+    assert find_problems([FieldUse(PROJECT_OBJECT, f) for f in queried], describe_from(objects_dir())) == []
+    build = elements["Build_Pull_Event"]
+    assigned = {}
+    for item in children(build, "assignmentItems"):
+        ref, literal = item.find(f"{NS}value/{NS}elementReference"), item.find(f"{NS}value/{NS}stringValue")
+        assigned[text(item, "assignToReference")] = ref.text if ref is not None else f"'{literal.text}'"
+    assert assigned == {
+        "PullEvent.orgId": "$Organization.Id",
+        "PullEvent.opportunityId": "Get_Project.Opportunity__c",
+        "PullEvent.eventId": "$Flow.InterviewGuid",
+        "PullEvent.action": "'pull'",
+        "PullEvent.projectId": "Get_Project.BigTime_Project_Id__c",
+    }
+    call = elements[text(build.find(NS + "connector"), "targetReference")]
+    assert text(call, "actionName") == text(
+        _elements(_flow(CALLOUT_FLOW))["Post_to_sf_bigtime"], "actionName"
+    )
+    assert text(elements["PullEvent"], "apexClass") == text(
+        _elements(_flow(CALLOUT_FLOW))["SyncEvent"], "apexClass"
+    )
+    # A body of that shape is a pull request of that one project, as ingest reads it.
+    sample = {
+        "orgId": "00D5w000004abcdEAA",
+        "opportunityId": "0065w000023abcdAAA",
+        "eventId": "0f5e-guid",
+        "action": "pull",
+        "projectId": "5001",
+    }
+    [event] = parse_json_events(json.dumps(sample).encode())
+    request = event.to_request()
+    assert (request.kind, request.bigtime_project_id) == ("pull", "5001")

@@ -122,7 +122,13 @@ def _metadata_without(tmp_path: Path, *relative: str) -> Path:
 def test_the_cross_check_fails_when_a_field_the_worker_uses_is_removed(
     tmp_path: Path, sobject: str, field: str
 ) -> None:
-    fixture = _metadata_without(tmp_path, f"{sobject}/fields/{field}.field-meta.xml")
+    # Salesforce refuses to delete a field a formula uses: the formulas go with it.
+    formulas = [
+        f"{sobject}/fields/{p.name}"
+        for p in (objects_dir() / sobject / "fields").glob("*.field-meta.xml")
+        if re.search(rf"\b{field}\b", text(parse(p), "formula"))
+    ]
+    fixture = _metadata_without(tmp_path, f"{sobject}/fields/{field}.field-meta.xml", *formulas)
     problems = find_problems(WORKER_USES, describe_from(fixture))
     assert problems, f"removing {sobject}.{field} went unnoticed"
     assert all(isinstance(p, FieldProblem) for p in problems)
@@ -173,7 +179,7 @@ NO_FIELD_PERMISSION = {
     "OpportunityLineItem": {"Id", "IsDeleted", "CreatedDate", "Quantity"},
     "OpportunityTeamMember": {"Id", "IsDeleted", "CreatedDate", "UserId", "TeamMemberRole"},
     "Product2": {"Name"},
-    PROJECT_OBJECT: {"Name"},
+    PROJECT_OBJECT: {"Id", "Name", "CreatedDate"},
 }
 ADDRESS_PARTS = re.compile(
     r"^(Billing|Shipping|Mailing|Other)(Street|City|State|PostalCode|Country|StateCode|CountryCode|Latitude|Longitude|GeocodeAccuracy)$"
@@ -232,8 +238,10 @@ def test_permission_sets_name_only_existing_optional_fields() -> None:
             compound = field.endswith("Address") and entry is None and sobject in ("Account", "Contact")
             assert entry is not None or compound, f"{name}: {full} does not exist"
             if entry is not None:
-                # Required fields cannot have field permissions: the deploy would fail.
-                assert entry["nillable"] or not entry["createable"], f"{name}: {full} is required"
+                # Required fields cannot have field permissions: the deploy would fail. A checkbox is never
+                # null (not nillable) but defaults to false, so it is not required.
+                optional = entry["nillable"] or entry["defaultedOnCreate"] or not entry["createable"]
+                assert optional, f"{name}: {full} is required"
         for sobject in objects:
             assert describe(sobject) is not None, f"{name}: object {sobject}"
 
@@ -318,3 +326,27 @@ def test_placeholders_are_all_filled_in_at_deploy_time_from_documented_variables
         for token in set(re.findall(r"__SF_BIGTIME_[A-Z_]+__", path.read_text())):
             assert (str(path), token) in covered, f"{path}: {token} is never replaced"
     json.dumps(replacements)  # the project file stays plain JSON
+
+
+# -- the figures pulled from BigTime ---------------------------------------------------------------------------
+def _project_field_files() -> dict[str, object]:
+    return {
+        p.name.removesuffix(".field-meta.xml"): parse(p)
+        for p in (objects_dir() / PROJECT_OBJECT / "fields").glob("*.field-meta.xml")
+    }
+
+
+def test_formula_fields_are_read_only_everywhere() -> None:
+    formulas = {name for name, root in _project_field_files().items() if text(root, "formula")}
+    assert formulas == {"Hours_Used_Percent__c", "Fees_Remaining__c", "Budget_Health__c"}
+    for name in ("BigTime_Integration", "BigTime_Sync_User"):
+        fields, _, _ = _permissions(name)
+        for formula in formulas:
+            # A formula field in a permission set with editable=true fails the deploy.
+            assert fields[f"{PROJECT_OBJECT}.{formula}"] == (True, False), (name, formula)
+
+
+def test_the_project_layout_shows_every_project_field() -> None:
+    [layout] = SALESFORCE.glob(f"**/layouts/{PROJECT_OBJECT}-*.layout-meta.xml")
+    shown = {text(i, "field") for i in parse(layout).iter(NS + "layoutItems")}
+    assert set(_project_field_files()) <= shown, set(_project_field_files()) - shown

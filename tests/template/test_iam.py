@@ -35,7 +35,7 @@ print(json.dumps(transform(template, {"AWS::Region": "us-east-1"}, ManagedPolici
 
 KMS_KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 BOUNDARY = "arn:aws:iam::111122223333:policy/firm-boundary"
-FUNCTIONS = ("IngestFunction", "WorkerFunction", "ReconcileFunction")
+FUNCTIONS = ("IngestFunction", "WorkerFunction", "ReconcileFunction", "PullFunction")
 
 
 @pytest.fixture(scope="module")
@@ -190,6 +190,7 @@ KEY_SERVICES = {
     "IngestFunctionRole": {"sqs", "secretsmanager"},
     "WorkerFunctionRole": {"sqs", "dynamodb", "secretsmanager"},
     "ReconcileFunctionRole": {"sqs", "dynamodb", "secretsmanager"},
+    "PullFunctionRole": {"dynamodb", "secretsmanager"},
 }
 
 

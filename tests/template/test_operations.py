@@ -38,11 +38,14 @@ REQUIRED_ALARMS = {
     ("SfBigtime", "SyncFailed", obs.WORKER),
     ("SfBigtime", "ReconcileMissed", obs.RECONCILE),
     ("SfBigtime", "BigTimeThrottled", obs.WORKER),
+    ("SfBigtime", "PullStaleness", obs.PULL),  # issue 11: at twice the pull schedule
+    ("AWS/Lambda", "Errors", "PullFunction"),  # issue 11: 401/405 from BigTime fail the run
 }
 SERVICE_OF_FUNCTION = {
     "IngestFunction": obs.INGEST,
     "WorkerFunction": obs.WORKER,
     "ReconcileFunction": obs.RECONCILE,
+    "PullFunction": obs.PULL,
 }
 
 
@@ -162,25 +165,30 @@ def test_every_alarm_notifies_and_says_what_it_means_and_the_fix(t: Template) ->
         assert runbook_ref and runbook_ref.group(1) in anchors, f"{name}: runbook section missing"
         assert runbook_ref.group(1) == name.removesuffix("Alarm").lower(), name
         assert props.get("TreatMissingData") == "notBreaching", name
-        if "Metrics" not in props:
-            _check_declared(props["Namespace"], props["MetricName"], _alarm_dims(props))
+        for namespace, name, dims in _alarm_metrics(props):
+            _check_declared(namespace, name, {k: "*" if isinstance(v, Tag) else v for k, v in dims.items()})
 
 
-def _alarm_dims(props: dict[str, Any]) -> dict[str, str]:
-    return {
-        d["Name"]: d["Value"] if isinstance(d["Value"], str) else str(d["Value"].value)
-        for d in props.get("Dimensions", [])
-    }
+def _alarm_dims(props: dict[str, Any]) -> dict[str, Any]:
+    return {d["Name"]: d["Value"] for d in props.get("Dimensions", [])}
+
+
+def _alarm_metrics(props: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(namespace, name, dimensions) of the metric an alarm watches, or of each metric its math reads."""
+    if "Metrics" not in props:
+        return [(props["Namespace"], props["MetricName"], _alarm_dims(props))]
+    stats = [m["MetricStat"]["Metric"] for m in props["Metrics"] if "MetricStat" in m]
+    assert stats, "a metric-math alarm reads at least one metric"
+    return [(m["Namespace"], m["MetricName"], _alarm_dims(m)) for m in stats]
 
 
 def test_the_issue_s_alarms_exist(t: Template) -> None:
     present = set()
     for alarm in t.of_type("AWS::CloudWatch::Alarm").values():
-        props = alarm["Properties"]
-        dims = props.get("Dimensions", [])
-        value = dims[0]["Value"] if dims else None
-        target = value.value.split(".")[0] if isinstance(value, Tag) else value
-        present.add((props["Namespace"], props["MetricName"], target))
+        for namespace, name, dims in _alarm_metrics(alarm["Properties"]):
+            value = next(iter(dims.values()), None)
+            target = value.value.split(".")[0] if isinstance(value, Tag) else value
+            present.add((namespace, name, target))
     assert present >= REQUIRED_ALARMS, REQUIRED_ALARMS - present
 
 
@@ -263,5 +271,59 @@ def test_operations_doc_is_linked_from_the_readme() -> None:
 
 def test_every_cli_command_is_documented() -> None:
     runbook = RUNBOOK.read_text()
-    for command in ("status", "backfill", "reconcile", "redrive"):
+    for command in ("status", "backfill", "reconcile", "redrive", "pull"):
         assert f"### `sf-bigtime {command}" in runbook, command
+
+
+def _minutes_in(schedule: str, expression: Any) -> str:
+    """Evaluate the alarm's ``!Select [1, !Split ["(", !Select [0, !Split [" ", !Ref PullSchedule]]]]``."""
+    assert isinstance(expression, Tag) and expression.name == "Select"
+    index, inner = expression.value
+    if isinstance(inner, Tag) and inner.name == "Split":
+        separator, source = inner.value
+        text = schedule if source == Tag("Ref", "PullSchedule") else _minutes_in(schedule, source)
+        return text.split(separator)[int(index)]
+    raise AssertionError(f"unexpected {inner}")
+
+
+def test_pull_staleness_alarm_fires_at_twice_the_schedule_whatever_the_schedule(t: Template) -> None:
+    props = t.props("PullStalenessAlarm")
+    math = next(m for m in props["Metrics"] if "Expression" in m)
+    assert math["ReturnData"] is True and props["Threshold"] == 2
+    assert props["ComparisonOperator"] == "GreaterThanThreshold"
+    template, variables = math["Expression"].value
+    stat = next(m for m in props["Metrics"] if "MetricStat" in m)
+    assert stat["Id"] in template and stat["MetricStat"]["Stat"] == "Maximum"
+    # Every schedule the parameter allows has a datapoint in each alarm period (no flapping to OK).
+    allowed = re.compile(t.data["Parameters"]["PullSchedule"]["AllowedPattern"])
+    schedules = [f"rate({m} minutes)" for m in range(1, 200) if allowed.match(f"rate({m} minutes)")]
+    assert schedules and t.parameter_default("PullSchedule") == "rate(15 minutes)"
+    for schedule in schedules:
+        minutes = _minutes_in(schedule, variables["Minutes"])
+        assert minutes == schedule[5:].split()[0]
+        assert stat["MetricStat"]["Period"] >= int(minutes) * 60
+        # 2 schedules of staleness is exactly the threshold: staleness / (60 * minutes) == 2
+        assert eval(template.replace("${Minutes}", minutes), {}, {"staleness": 120 * int(minutes)}) == 2
+
+
+def test_pull_function_runs_on_the_schedule_within_it_and_with_the_settings_it_reads(t: Template) -> None:
+    from sf_bigtime.settings import PullSettings
+
+    props = t.props("PullFunction")
+    assert props["CodeUri"] == "functions/pull/"
+    (event,) = props["Events"].values()
+    assert event["Type"] == "Schedule" and event["Properties"]["Schedule"] == Tag("Ref", "PullSchedule")
+    shortest = min(int(m) for m in re.findall(r"\d+", t.data["Parameters"]["PullSchedule"]["AllowedPattern"]))
+    assert props["Timeout"] < shortest * 60, "a run must end before the next one starts"
+    assert props["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
+    env = t.function_env("PullFunction")
+    assert {k for k in env if not k.startswith("POWERTOOLS_")} <= set(PullSettings.ENV.values())
+    for name in ("TABLE_NAME", "SALESFORCE_SECRET_ARN", "BIGTIME_SECRET_ARN", "BIGTIME_CALLS_PER_MINUTE"):
+        assert name in env, name
+    assert env["MAPPING_PARAMETER"] == t.function_env("WorkerFunction")["MAPPING_PARAMETER"]
+    assert env["MAPPING_FILE"] == t.function_env("WorkerFunction")["MAPPING_FILE"]
+    assert (
+        float(t.parameter_default("PullApiBudgetPercent"))
+        == PullSettings.model_fields["api_budget_percent"].default
+    )
+    assert "PullFunctionName" in t.data["Outputs"]

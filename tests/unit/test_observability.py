@@ -20,8 +20,8 @@ from sf_bigtime_local.lambda_runtime import LambdaContext
 
 def test_every_declared_metric_names_its_unit_service_and_description() -> None:
     for name, spec in obs.METRICS.items():
-        assert spec.name == name and spec.unit in (obs.COUNT, obs.MILLISECONDS)
-        assert spec.services and set(spec.services) <= {obs.INGEST, obs.WORKER, obs.RECONCILE}
+        assert spec.name == name and spec.unit in (obs.COUNT, obs.MILLISECONDS, obs.SECONDS)
+        assert spec.services and set(spec.services) <= {obs.INGEST, obs.WORKER, obs.RECONCILE, obs.PULL}
         assert spec.description.endswith(".") and "service" not in spec.dimensions
 
 

@@ -33,6 +33,7 @@ NAMESPACE = "SfBigtime"
 INGEST = "sf-bigtime-ingest"
 WORKER = "sf-bigtime-worker"
 RECONCILE = "sf-bigtime-reconcile"
+PULL = "sf-bigtime-pull"
 
 SYNC_SUCCEEDED = "SyncSucceeded"
 SYNC_SKIPPED = "SyncSkipped"
@@ -64,9 +65,17 @@ CDC_GAP_EVENTS = "CdcGapEvents"  # GAP_* change events: the listed records are r
 CDC_LEFT_TO_RECONCILE = (
     "CdcLeftToReconcile"  # wildcard record ids and GAP_OVERFLOW: the reconcile sweep's job
 )
+PULL_STALENESS = "PullStaleness"  # age of the oldest active project's figures (alarm: twice the schedule)
+PULL_RECORDS_WRITTEN = "PullRecordsWritten"
+PULL_RECORDS_FAILED = "PullRecordsFailed"  # records Salesforce refused (the reason is on each record)
+PULL_PROJECTS_UNREADABLE = "PullProjectsUnreadable"  # projects whose figures could not be read
+PULL_UNKNOWN_SHAPE = "PullUnknownShape"  # BigTime replies in a shape the alias table does not know
+PULL_STOPPED_EARLY = "PullStoppedEarly"  # runs that stopped (throttling, time, BigTime unavailable)
+PULL_SKIPPED = "PullSkipped"  # scheduled runs skipped: the org's API usage is over the budget
 
 COUNT = "Count"
 MILLISECONDS = "Milliseconds"
+SECONDS = "Seconds"
 
 
 @dataclass(frozen=True)
@@ -104,22 +113,27 @@ METRICS: dict[str, Metric] = {
             PROJECTS_UPDATED, COUNT, (WORKER,), "Existing BigTime projects changed (sync fields, lifecycle)."
         ),
         Metric(CLIENTS_UPDATED, COUNT, (WORKER,), "Existing BigTime clients changed (sync fields)."),
-        Metric(BIGTIME_CALLS, COUNT, (WORKER,), "BigTime API calls spent by completed syncs."),
-        Metric(SALESFORCE_CALLS, COUNT, (WORKER,), "Salesforce API calls spent by completed syncs."),
+        Metric(BIGTIME_CALLS, COUNT, (WORKER, PULL), "BigTime API calls spent by completed syncs and pulls."),
+        Metric(
+            SALESFORCE_CALLS,
+            COUNT,
+            (WORKER, PULL),
+            "Salesforce API calls spent by completed syncs and pulls.",
+        ),
         Metric(
             END_TO_END_LATENCY,
             MILLISECONDS,
             (WORKER,),
             "From the event reaching ingest to the result written back onto the Opportunity.",
         ),
-        Metric(BIGTIME_LATENCY, MILLISECONDS, (WORKER,), "Duration of each BigTime HTTP call."),
+        Metric(BIGTIME_LATENCY, MILLISECONDS, (WORKER, PULL), "Duration of each BigTime HTTP call."),
         Metric(
             SALESFORCE_LATENCY,
             MILLISECONDS,
-            (WORKER, RECONCILE),
+            (WORKER, RECONCILE, PULL),
             "Duration of each Salesforce HTTP call (token requests included).",
         ),
-        Metric(BIGTIME_THROTTLED, COUNT, (WORKER,), "BigTime calls answered 429 or 503 (throttling)."),
+        Metric(BIGTIME_THROTTLED, COUNT, (WORKER, PULL), "BigTime calls answered 429 or 503 (throttling)."),
         Metric(
             BIGTIME_BUDGET_WAIT,
             MILLISECONDS,
@@ -141,7 +155,7 @@ METRICS: dict[str, Metric] = {
         Metric(
             SALESFORCE_API_REMAINING,
             COUNT,
-            (WORKER, RECONCILE),
+            (WORKER, RECONCILE, PULL),
             "API calls left in the org's rolling 24 h allowance (Sforce-Limit-Info).",
         ),
         Metric(EVENTS_ACCEPTED, COUNT, (INGEST,), "Events put on the queue, by Source.", ("Source",)),
@@ -179,6 +193,43 @@ METRICS: dict[str, Metric] = {
             COUNT,
             (RECONCILE,),
             "Missed Opportunities left for the next run (over ReconcileMaxPerRun).",
+        ),
+        Metric(
+            PULL_STALENESS,
+            SECONDS,
+            (PULL,),
+            "Age of the oldest active project's figures (when the pull last read them from BigTime).",
+        ),
+        Metric(PULL_RECORDS_WRITTEN, COUNT, (PULL,), "BigTime Project records a pull changed in Salesforce."),
+        Metric(
+            PULL_RECORDS_FAILED,
+            COUNT,
+            (PULL,),
+            "Records Salesforce refused (the reason is in each record's Pull Message).",
+        ),
+        Metric(
+            PULL_PROJECTS_UNREADABLE,
+            COUNT,
+            (PULL,),
+            "Projects whose figures BigTime sent in a form the pull could not read (Pull Message says which).",
+        ),
+        Metric(
+            PULL_UNKNOWN_SHAPE,
+            COUNT,
+            (PULL,),
+            "BigTime replies in a shape the pull does not know (new field names: see the logs).",
+        ),
+        Metric(
+            PULL_STOPPED_EARLY,
+            COUNT,
+            (PULL,),
+            "Runs that stopped early (BigTime throttling, the time limit, BigTime unavailable).",
+        ),
+        Metric(
+            PULL_SKIPPED,
+            COUNT,
+            (PULL,),
+            "Scheduled runs skipped because the org's API usage was over PullApiBudgetPercent.",
         ),
     )
 }

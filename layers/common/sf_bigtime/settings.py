@@ -164,3 +164,44 @@ class ReconcileSettings(_SalesforceReader):
 @lru_cache(maxsize=1)
 def reconcile_settings() -> ReconcileSettings:
     return ReconcileSettings.from_env()
+
+
+class PullSettings(BaseModel):
+    """What the scheduled pull needs: Salesforce and BigTime credentials, the mapping (its ``pull`` section),
+    the state table (read times), BigTime's rate (the pull takes half) and the org's API budget."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ENV: ClassVar[dict[str, str]] = {
+        "table_name": "TABLE_NAME",
+        "salesforce_secret_arn": "SALESFORCE_SECRET_ARN",
+        "salesforce_api_version": "SALESFORCE_API_VERSION",
+        "http_timeout_seconds": "HTTP_TIMEOUT_SECONDS",
+        "bigtime_secret_arn": "BIGTIME_SECRET_ARN",
+        "mapping_parameter": "MAPPING_PARAMETER",
+        "mapping_file": "MAPPING_FILE",
+        "bigtime_calls_per_minute": "BIGTIME_CALLS_PER_MINUTE",
+        "worker_max_concurrency": "WORKER_MAX_CONCURRENCY",
+        "api_budget_percent": "PULL_API_BUDGET_PERCENT",
+    }
+
+    table_name: str = Field(min_length=1)
+    salesforce_secret_arn: str = Field(min_length=1)
+    salesforce_api_version: str = Field(default="66.0", pattern=r"^\d{2}\.0$")
+    http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    bigtime_secret_arn: str = Field(min_length=1)
+    mapping_parameter: str | None = None
+    mapping_file: str | None = None
+    bigtime_calls_per_minute: float = Field(default=25.0, gt=0)  # the firm's total; the pull takes <= half
+    worker_max_concurrency: int = Field(default=2, ge=1)  # the budget's fallback share when DynamoDB is out
+    # Scheduled pulls wait while the org has used this share of its daily API calls (Sforce-Limit-Info).
+    api_budget_percent: float = Field(default=80.0, gt=0, le=100)
+
+    @classmethod
+    def from_env(cls) -> PullSettings:
+        return _load(cls, cls.ENV)
+
+
+@lru_cache(maxsize=1)
+def pull_settings() -> PullSettings:
+    return PullSettings.from_env()

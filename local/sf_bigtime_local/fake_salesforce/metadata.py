@@ -12,6 +12,7 @@ from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree
 
+from .formula import FormulaError, compile_formula
 from .schema import Field, Schema, SObjectType, audit_fields
 
 NS = "{http://soap.sforce.com/2006/04/metadata}"
@@ -99,6 +100,14 @@ def parse_field(path: Path, object_name: str) -> Field:
     if mtype not in _SIMPLE_TYPES:
         raise MetadataError(f"{path}: field type {mtype!r} is not supported by the fake")
     ftype, default_length = _SIMPLE_TYPES[mtype]
+    formula = _text(root, "formula")
+    blanks = _text(root, "formulaTreatBlanksAs", "BlankAsZero")
+    if formula:
+        # Read-only, computed on read; compiled once the object's other fields are known (load_metadata).
+        common |= {"required": False, "createable": False, "updateable": False}
+        if blanks not in ("BlankAsZero", "BlankAsBlank"):
+            raise MetadataError(f"{path}: formulaTreatBlanksAs must be BlankAsZero or BlankAsBlank")
+        default_length = 1300 if ftype == "string" else default_length
     length = int(_text(root, "length") or default_length)
     precision = int(_text(root, "precision") or 0)
     scale = int(_text(root, "scale") or 0)
@@ -125,8 +134,22 @@ def parse_field(path: Path, object_name: str) -> Field:
         default=default,
         picklist_values=values,
         restricted=restricted,
+        formula=formula,
+        formula_blanks_as_zero=blanks == "BlankAsZero",
         **common,
     )
+
+
+def _compile_formulas(obj: SObjectType, path: Path) -> None:
+    """Give every formula field of ``obj`` its ``compute`` (after all of the object's fields are known)."""
+    known = {f.name.lower(): (f.name, f.type) for f in obj.fields.values()}
+    for f in obj.fields.values():
+        if not f.formula:
+            continue
+        try:
+            f.compute = compile_formula(f.formula, known, f.type, f.scale, f.formula_blanks_as_zero)
+        except FormulaError as exc:
+            raise MetadataError(f"{path}/{f.name}: formula: {exc}") from exc
 
 
 def parse_object(path: Path, key_prefix: str) -> SObjectType:
@@ -193,6 +216,7 @@ def load_metadata(schema: Schema, objects_dir: Path) -> None:
         for f in audit:
             del obj.fields[f.name.lower()]
         obj.add(*custom, *audit)
+        _compile_formulas(obj, fields_dir)
     schema.link()
 
 

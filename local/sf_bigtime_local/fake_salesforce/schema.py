@@ -46,6 +46,8 @@ class Field:
     custom: bool = False
     description: str = ""
     compute: Callable[[dict[str, Any]], Any] | None = None  # read-only value derived from other fields
+    formula: str = ""  # a formula field's formula (metadata); ``compute`` evaluates it (see .formula)
+    formula_blanks_as_zero: bool = True  # formulaTreatBlanksAs: BlankAsZero (else BlankAsBlank)
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -81,6 +83,7 @@ class Field:
             "createable": self.createable,
             "updateable": self.updateable,
             "calculated": self.calculated,
+            "calculatedFormula": self.formula or None,
             "filterable": self.filterable,
             "sortable": self.filterable,
             "defaultedOnCreate": self.default is not None or self.name in _DEFAULTED,

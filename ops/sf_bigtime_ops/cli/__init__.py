@@ -33,3 +33,7 @@ for _command in (status, backfill, reconcile, redrive):
 from sf_bigtime_ops.cli.check import check  # noqa: E402
 
 main.add_command(check)
+
+from sf_bigtime_ops.cli.pull import pull  # noqa: E402
+
+main.add_command(pull)

@@ -36,6 +36,13 @@ def local() -> None:
     help="Run the reconcile sweep every N seconds, as the deployed schedule does (0: only by hand).",
 )
 @click.option(
+    "--pull-every",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Pull BigTime's figures every N seconds, as the deployed schedule does (0: only by hand).",
+)
+@click.option(
     "--state-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -47,6 +54,7 @@ def local_up(
     page_size: int,
     max_receive_count: int | None,
     reconcile_every: float,
+    pull_every: float,
     state_file: Path | None,
 ) -> None:
     """Start the local stack and serve until Ctrl-C or SIGTERM; writes .local/stack.json."""
@@ -63,6 +71,7 @@ def local_up(
             state_file=state_file,
             max_receive_count=max_receive_count,
             reconcile_every=reconcile_every,
+            pull_every=pull_every,
         )
     )
     description = stack.start()

@@ -230,9 +230,11 @@ def reconcile(
     _print_sweep(target, stack, report)
 
 
-def _announce(target: Target, stack: Stack, what: str, dry_run: bool) -> None:
+def _announce(
+    target: Target, stack: Stack, what: str, dry_run: bool, nothing: str = "nothing will be enqueued"
+) -> None:
     if not target.as_json:
-        suffix = " (dry run: nothing will be enqueued)" if dry_run else ""
+        suffix = f" (dry run: {nothing})" if dry_run else ""
         click.secho(f"{what} on {stack.info.describe()}{suffix}", bold=True, err=True)
 
 

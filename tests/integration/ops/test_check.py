@@ -194,7 +194,7 @@ def test_every_check_passes_against_a_ready_stack_read_from_cloudformation(env: 
     )
     assert "client_credentials for My Domain 'acme--uat.sandbox.my'" in results["salesforce-secret"].detail
     assert "refuses a call without credentials" in results["endpoint:EventsEndpoint"].detail
-    assert "(11 custom)" in results["salesforce-fields"].detail
+    assert "(27 custom)" in results["salesforce-fields"].detail  # the pull's BigTime Project fields too
     assert results["mapping"].detail == "(bundled default): trigger 'Closed Won'"
     # Secrets are described, never shown.
     text = json.dumps([r.to_dict() for r in results.values()])
@@ -434,3 +434,31 @@ def test_an_unreadable_or_invalid_mapping_fails_and_skips_the_checks_that_need_i
     for name in ("salesforce-fields", "salesforce-query", "trigger-stages"):
         assert bad[name].status == "skipped", name
     assert bad["salesforce-login"].ok and bad["bigtime-login"].ok
+
+
+def test_a_report_mode_mapping_has_its_reports_columns_checked(env: Env) -> None:
+    boto3.client("ssm").put_parameter(
+        Name="/sf-bigtime/report", Type="String", Value="pull: {mode: report, report: {id: 1}}"
+    )
+    results = env.run(env.stack(parameters=env.parameters(MappingParameterName="/sf-bigtime/report")))
+    assert results["bigtime-report:1"].ok, results["bigtime-report:1"].detail
+    assert "has all 14 columns the pull reads" in results["bigtime-report:1"].detail
+
+    boto3.client("ssm").put_parameter(
+        Name="/sf-bigtime/report2",
+        Type="String",
+        Value="pull: {mode: report, report: {id: 1, columns: {wip: Unbilled, lead: null}}}",
+    )
+    wrong = env.run(env.stack(parameters=env.parameters(MappingParameterName="/sf-bigtime/report2")))
+    check = wrong["bigtime-report:1"]
+    assert check.status == "failed" and check.problems == ["Unbilled"]
+    assert "has no column Unbilled" in check.detail and "wiptotal" in check.detail  # what it has
+
+    boto3.client("ssm").put_parameter(
+        Name="/sf-bigtime/report3", Type="String", Value="pull: {mode: report, report: {id: 99}}"
+    )
+    missing = env.run(env.stack(parameters=env.parameters(MappingParameterName="/sf-bigtime/report3")))
+    assert (
+        missing["bigtime-report:99"].status == "failed" and "not found" in missing["bigtime-report:99"].detail
+    )
+    assert "bigtime-report:1" not in env.run()  # per_project (the default) reads no report

@@ -125,3 +125,28 @@ def test_dedup_id_fits_sqs_rules() -> None:
     long_id = "x" * 200
     assert len(dedup_id(long_id)) == 64 and dedup_id(long_id) == dedup_id(long_id)
     assert dedup_id("has space") != "has space"
+
+
+def test_a_pull_request_names_its_project_and_is_another_event_than_a_sync() -> None:
+    [pull] = parse_json_events(body(action="pull", projectId="5001"))
+    request = pull.to_request()
+    assert (request.kind, request.bigtime_project_id, request.delivery_id) == ("pull", "5001", "evt-1")
+    [sync] = parse_json_events(body(projectId="5001"))  # a sync ignores projectId
+    assert (sync.to_request().kind, sync.to_request().bigtime_project_id) == ("sync", None)
+    without_id = {"orgId": ORG15, "opportunityId": OPP15}
+    [derived_sync] = parse_json_events(json.dumps(without_id).encode())
+    [derived_pull] = parse_json_events(json.dumps({**without_id, "action": "pull"}).encode())
+    assert (
+        derived_pull.delivery_id.startswith("pull-") and derived_pull.delivery_id != derived_sync.delivery_id
+    )
+    assert dedup_id(derived_pull.delivery_id) == derived_pull.delivery_id
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [({"action": "delete"}, "action"), ({"action": "pull", "projectId": "P-1"}, "projectId")],
+)
+def test_a_bad_action_or_project_id_is_refused(overrides: dict[str, object], field: str) -> None:
+    with pytest.raises(InboundError) as info:
+        parse_json_events(body(**overrides))
+    assert info.value.status == 400 and info.value.field == field

@@ -26,7 +26,8 @@ def test_closed_lost_sets_the_note_once_and_writes_back(mem: Memory) -> None:
     assert lost.message == (
         f"Closed Lost in Salesforce; on BigTime project SF-{opp} (id {first.project_id}): set the status note."
     )
-    assert lost.wrote_back and mem.sf.write_backs[-1][1].project["Status__c"] == "Active"
+    # A note changes no status: the row keeps whatever status the pull copied from BigTime.
+    assert lost.wrote_back and "Status__c" not in mem.sf.write_backs[-1][1].project
     assert mem.item(opp)["lifecycle"] == "closed_lost"
 
     again = mem.sync(opp)  # handled already: nothing more
@@ -108,7 +109,8 @@ def test_status_and_inactive_are_set_in_bigtime_and_shown_on_the_related_list(me
     assert (project["StatusProd"], project["IsInactive"]) == (3, True)  # the picklist name, as its id
     assert outcome.updated_project == ["IsInactive", "StatusProd"]
     assert "set status 'Lost', mark inactive" in outcome.message
-    assert mem.sf.write_backs[-1][1].project["Status__c"] == "Lost"  # the status wins over "Inactive"
+    row = mem.sf.write_backs[-1][1].project
+    assert (row["Status__c"], row["Inactive__c"]) == ("Lost", True)
 
 
 def test_an_action_bigtime_already_reflects_changes_nothing_there(mem: Memory) -> None:
@@ -121,4 +123,5 @@ def test_an_action_bigtime_already_reflects_changes_nothing_there(mem: Memory) -
     outcome = mem.sync(opp, mapping)
     assert outcome.updated_project == [] and outcome.message.endswith("mark inactive (it already was so).")
     assert "update_project" not in mem.bt.log
-    assert mem.sf.write_backs[-1][1].project["Status__c"] == "Inactive"
+    row = mem.sf.write_backs[-1][1].project
+    assert row["Inactive__c"] is True and "Status__c" not in row  # the status is the pull's to copy

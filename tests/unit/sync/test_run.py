@@ -52,8 +52,7 @@ def test_first_sync_creates_client_project_contacts_and_writes_back_once(mem: Me
         "Project_Code__c": f"SF-{opp}",
         "Project_URL__c": wb.project_url,
         "Client_Name__c": "Acme Consulting Ltd",
-        "Status__c": "Active",
-    }
+    }  # no Status__c: BigTime's own status arrives with the pull
     assert wb.synced_at == mem.clock.datetime()
 
     item = mem.item(opp)

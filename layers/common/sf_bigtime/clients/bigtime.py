@@ -50,9 +50,12 @@ def record_id(record: Record, *keys: str) -> int | None:
 class BigTimeCallError(TransientError):
     """A transient BigTime failure that may have been applied anyway (a write that timed out)."""
 
-    def __init__(self, reason: str, *, maybe_applied: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, *, maybe_applied: bool, retry_after: float | None = None, throttled: bool = False
+    ) -> None:
         super().__init__(reason, code="bigtime_unavailable", retry_after=retry_after)
         self.maybe_applied = maybe_applied
+        self.throttled = throttled  # BigTime said 429/503: slow down (the pull stops after a few)
 
 
 @dataclass
@@ -165,6 +168,7 @@ class BigTimeClient:
                 f"{what}: throttled (HTTP {status})",
                 maybe_applied=False,
                 retry_after=_retry_after(response),
+                throttled=True,
             )
         if status >= 500:
             # A 5xx after a write may hide a success ("created, then crashed"): the caller must look first.

@@ -80,6 +80,7 @@ PROJECT_WRITE_FIELDS = (
     "Project_URL__c",
     "Client_Name__c",
     "Status__c",
+    "Inactive__c",
 )
 
 # Errors that heal by themselves: Salesforce's own throttles, row locks, and server-side trouble.
@@ -354,6 +355,18 @@ class SalesforceClient:
             raise TransientError("Salesforce composite write-back returned an unexpected reply")
         if failures:
             raise _composite_error(failures)
+
+    def composite(self, subrequests: list[dict[str, Any]], *, all_or_none: bool) -> list[dict[str, Any]]:
+        """One ``/composite`` request (one API call, up to 25 subrequests): each subrequest's reply, in order.
+        The caller reads each reply's status; only a reply that is not a composite answer raises here."""
+        body = {"allOrNone": all_or_none, "compositeRequest": subrequests}
+        reply = self._call(
+            "composite", lambda sf: sf.restful("composite", method="POST", json=body, headers=CALL_OPTIONS)
+        )
+        results = reply.get("compositeResponse") if isinstance(reply, dict) else None
+        if not isinstance(results, list):
+            raise TransientError("Salesforce composite request returned an unexpected reply")
+        return results
 
     def describe(self, sobject: str) -> dict[str, Any] | None:
         """``sobjects/{sobject}/describe`` as the logged-in user sees it; None if there is no such object

@@ -2,15 +2,18 @@
 
 The body is our own small contract (docs/ingest.md, docs/openapi.json): ``orgId`` and ``opportunityId``
 are required; ``eventId`` (the Flow's ``$Flow.InterviewGuid``), ``accountId``, ``stageName`` and
-``lastModifiedDate`` are optional. Unknown keys are ignored so a Flow may send more than we read.
+``lastModifiedDate`` are optional. ``"action": "pull"`` asks for BigTime's figures instead of a sync ("Pull
+from BigTime"), for ``projectId`` (a BigTime project id) or the Opportunity's projects. Unknown keys are
+ignored so a Flow may send more than we read.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -84,12 +87,31 @@ class JsonEvent(BaseModel):
         alias="lastModifiedDate",
         description="The Opportunity's LastModifiedDate (ISO 8601, e.g. `2026-07-01T10:00:00.000Z`).",
     )
+    action: Literal["sync", "pull"] = Field(
+        default="sync",
+        alias="action",
+        description=(
+            "`sync` (the default): look at the Opportunity again. `pull`: copy BigTime's figures onto its "
+            'BigTime Project record(s) now (the record\'s "Pull from BigTime" action).'
+        ),
+    )
+    project_id: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,18}$")] | None = Field(
+        default=None,
+        alias="projectId",
+        description="With `action: pull`: only this BigTime project (`BigTime_Project_Id__c`).",
+    )
 
     @property
     def delivery_id(self) -> str:
-        return self.event_id or derived_event_id(
+        derived = derived_event_id(
             self.org_id, self.opportunity_id, self.account_id, self.stage_name, self.last_modified_date
         )
+        if self.action == "pull":
+            # A pull and a sync of the same Opportunity are different events, and a pull's body is the same
+            # each time it is asked for: without an eventId, one pull per minute is one event (a retry within
+            # the minute is deduplicated; the worker limits pulls per project anyway).
+            derived = f"pull-{derived[5:]}-{self.project_id or 'all'}-{int(time.time() // 60)}"
+        return self.event_id or derived
 
     def to_request(self) -> SyncRequest:
         return SyncRequest(
@@ -100,6 +122,8 @@ class JsonEvent(BaseModel):
             last_modified_date=self.last_modified_date,
             source="json",
             delivery_id=self.delivery_id,
+            kind=self.action,
+            bigtime_project_id=self.project_id if self.action == "pull" else None,
         )
 
 

@@ -30,6 +30,7 @@ from sf_bigtime.mapping.fields import (
     placeholders,
     template_paths,
 )
+from sf_bigtime.mapping.pull import PullSection
 from sf_bigtime.mapping.tasks import TasksSection, task_picklists
 from sf_bigtime.mapping.team import TEAM_ROLE_PICKLIST, TeamSection, TemplateSection
 
@@ -257,6 +258,7 @@ class Mapping(_Strict):
     tasks: TasksSection = TasksSection(enabled=False)
     team: TeamSection = TeamSection(enabled=False)
     template: TemplateSection = TemplateSection()
+    pull: PullSection = PullSection()  # BigTime's figures back onto BigTime_Project__c (mapping/pull.py)
 
     # -- what to read from Salesforce -----------------------------------------------------------
     def opportunity_paths(self) -> list[str]:
@@ -333,6 +335,7 @@ class Mapping(_Strict):
             "tasks": self.tasks.describe(),
             "team": self.team.describe(),
             "template": self.template.describe(),
+            "pull": self.pull.describe(),
         }
 
     def sync_fields(self) -> dict[str, set[str]]:

@@ -47,6 +47,10 @@ class SyncRequest(BaseModel):
     source: Source
     delivery_id: str = Field(min_length=1, max_length=512)
     received_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    # "pull": copy BigTime's figures onto the BigTime Project record(s) now ("Pull from BigTime"), for one
+    # BigTime project when ``bigtime_project_id`` is set, else for the Opportunity's. Default: a sync.
+    kind: Literal["sync", "pull"] = "sync"
+    bigtime_project_id: str | None = Field(default=None, pattern=r"^[1-9][0-9]{0,18}$")
 
     @property
     def group_id(self) -> str:

@@ -64,7 +64,7 @@ def apply_lifecycle(run: SyncRun, event: LifecycleEvent) -> Outcome:
     if not run.opp.deleted and not action.noop:
         row = project_row(run, outcome, project_code, client_name(run))
         if action.inactive is not None:
-            row["Status__c"] = "Inactive" if action.inactive else "Active"
+            row["Inactive__c"] = action.inactive
         if action.status:
             row["Status__c"] = action.status
         write_back(run, outcome, row)

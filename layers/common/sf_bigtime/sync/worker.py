@@ -34,6 +34,9 @@ from sf_bigtime.clients.store import StateStore
 from sf_bigtime.errors import TransientError
 from sf_bigtime.mapping.model import Mapping, MappingError
 from sf_bigtime.mapping.source import MappingSource
+from sf_bigtime.pull.on_demand import pull_on_demand
+from sf_bigtime.pull.run import Puller
+from sf_bigtime.pull.scheduled import build_puller
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.secrets import SecretError, load_bigtime_credentials, load_salesforce_credentials
 from sf_bigtime.settings import SettingsError, WorkerSettings
@@ -86,6 +89,25 @@ def build_context(settings: WorkerSettings, mapping: Mapping) -> SyncContext:
     )
 
 
+def build_worker_puller(settings: WorkerSettings, mapping: Mapping) -> Puller:
+    """The pull behind "Pull from BigTime" requests: clients of its own, at the pull's half of the rate."""
+    import boto3
+
+    return build_puller(
+        settings,
+        mapping.pull,
+        salesforce=SalesforceClient(
+            load_salesforce_credentials(settings.salesforce_secret_arn),
+            api_version=settings.salesforce_api_version,
+            timeout=settings.http_timeout_seconds,
+        ),
+        bigtime=BigTimeClient(
+            load_bigtime_credentials(settings.bigtime_secret_arn), timeout=settings.http_timeout_seconds
+        ),
+        table=boto3.resource("dynamodb").Table(settings.table_name),
+    )
+
+
 def backoff_seconds(
     receive_count: int, retry_after: float | None, *, base: float = 30.0, cap: float = 900.0
 ) -> int:
@@ -101,6 +123,7 @@ class Worker:
 
     settings: WorkerSettings
     context_factory: Callable[[WorkerSettings, Mapping], SyncContext] = build_context
+    puller_factory: Callable[[WorkerSettings, Mapping], Puller] = build_worker_puller
     sqs: Any = None
     logger: Logger | None = None
     metrics: Metrics | None = None
@@ -108,6 +131,7 @@ class Worker:
 
     def __post_init__(self) -> None:
         self._ctx: SyncContext | None = None
+        self._puller: Puller | None = None
         self.mappings = self.mappings or mapping_source(self.settings)
         self._load_mapping()  # cold start: a broken mapping stops the worker here, with its reasons
         self.emitter = obs.Emitter(obs.WORKER, self.metrics)
@@ -164,7 +188,16 @@ class Worker:
                 self.logger.error("worker cannot start: %s", exc, extra={"reason": str(exc)})
             raise
 
+    def _pull(self, request: SyncRequest) -> dict[str, Any]:
+        mapping = self._load_mapping()
+        if self._puller is None:
+            self._puller = self.puller_factory(self.settings, mapping)
+        self._puller.section = mapping.pull
+        return Outcome(**pull_on_demand(request, self._puller)).to_dict()
+
     def _sync(self, request: SyncRequest) -> dict[str, Any]:
+        if request.kind == "pull":
+            return self._pull(request)
         outcome = sync_opportunity(request, self.ctx)
         if outcome.wrote_back:
             # Measured here, inside the idempotent function, so a replayed duplicate does not count.
@@ -198,7 +231,10 @@ class Worker:
         if self.logger is not None:
             # Thread-safe keys: one record at a time in Lambda, but the local stack's pollers share a process.
             self.logger.thread_safe_append_keys(
-                opportunity_id=request.opportunity_id, delivery_id=request.delivery_id, source=request.source
+                opportunity_id=request.opportunity_id,
+                delivery_id=request.delivery_id,
+                source=request.source,
+                kind=request.kind,
             )
         try:
             result: dict[str, Any] | Replayed = self._sync_once(request=request)
@@ -226,6 +262,14 @@ class Worker:
                 )
             return result.outcome
         outcome = Outcome(**result)
+        if request.kind == "pull":  # BigTime's figures, not a sync: the sync metrics do not count it
+            self.emitter.emit(obs.BIGTIME_CALLS, outcome.bigtime_calls)
+            self.emitter.emit(obs.SALESFORCE_CALLS, outcome.salesforce_calls)
+            if self.logger is not None:
+                self.logger.info(
+                    "pulled", extra={"status": outcome.status, "outcome_message": outcome.message}
+                )
+            return result
         self._count_outcome(outcome, request)
         if self.logger is not None:
             self.logger.info("synced", extra={"status": outcome.status, "outcome_message": outcome.message})

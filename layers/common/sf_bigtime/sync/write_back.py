@@ -15,7 +15,8 @@ from sf_bigtime.sync.outcome import Outcome
 
 
 def project_row(run: SyncRun, outcome: Outcome, project_code: str, client_name: str) -> dict[str, Any]:
-    """The ``BigTime_Project__c`` row of the Opportunity's "BigTime Projects" related list."""
+    """The ``BigTime_Project__c`` row of the Opportunity's "BigTime Projects" related list. Its status,
+    figures and dates are BigTime's, copied by the pull (sf_bigtime.pull), not set here."""
     name = project_payload(run.opp, run.mapping, run.today, sync_only=False).values.get("Nm")
     return {
         "Name": str(name or run.opp.get("Name") or project_code)[:80],
@@ -24,7 +25,6 @@ def project_row(run: SyncRun, outcome: Outcome, project_code: str, client_name: 
         "Project_Code__c": project_code,
         "Project_URL__c": project_url(run.mapping, int(outcome.project_id or 0)),
         "Client_Name__c": client_name,
-        "Status__c": "Active",
     }
 
 

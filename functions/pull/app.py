@@ -1,0 +1,56 @@
+"""Pull Lambda (scheduled): BigTime's figures onto the BigTime Project records in Salesforce. Thin: logic is
+in sf_bigtime.pull."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+
+from sf_bigtime.clients.bigtime import BigTimeClient
+from sf_bigtime.clients.salesforce import SalesforceClient
+from sf_bigtime.mapping.source import MappingSource
+from sf_bigtime.observability import NAMESPACE, PULL, Emitter, function_metrics
+from sf_bigtime.pull.run import Puller
+from sf_bigtime.pull.scheduled import build_puller, run_scheduled
+from sf_bigtime.secrets import load_bigtime_credentials, load_salesforce_credentials
+from sf_bigtime.settings import pull_settings
+
+logger = Logger(service=PULL)
+metrics = function_metrics(namespace=NAMESPACE, service=PULL)
+_puller: Puller | None = None
+_mappings: MappingSource | None = None
+
+
+def _get_puller() -> Puller:
+    # Kept across warm invocations: tokens, status names and the org id are reused; the mapping is re-read
+    # (cheaply, through Powertools' parameter cache) so a changed pull section applies within minutes.
+    global _puller, _mappings
+    settings = pull_settings()
+    if _mappings is None:
+        _mappings = MappingSource.for_stack(parameter=settings.mapping_parameter, file=settings.mapping_file)
+    section = _mappings.load().pull
+    if _puller is None:
+        _puller = build_puller(
+            settings,
+            section,
+            salesforce=SalesforceClient(
+                load_salesforce_credentials(settings.salesforce_secret_arn),
+                api_version=settings.salesforce_api_version,
+                timeout=settings.http_timeout_seconds,
+            ),
+            bigtime=BigTimeClient(
+                load_bigtime_credentials(settings.bigtime_secret_arn), timeout=settings.http_timeout_seconds
+            ),
+            table=boto3.resource("dynamodb").Table(settings.table_name),
+        )
+    _puller.section = section
+    return _puller
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    seconds_left = context.get_remaining_time_in_millis() / 1000 if context is not None else None
+    return run_scheduled(_get_puller(), Emitter(PULL, metrics), log=logger, seconds_left=seconds_left)
