@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger
 
 from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.clients.store import StateStore
+from sf_bigtime.mapping.source import MappingSource
 from sf_bigtime.observability import NAMESPACE, RECONCILE, Emitter, function_metrics
 from sf_bigtime.queue.send import enqueue
 from sf_bigtime.reconcile.scheduled import Reconciler, run_scheduled
@@ -35,6 +36,12 @@ def _get_reconciler() -> Reconciler:
             ),
             store=StateStore(settings.table_name),
             enqueue=partial(enqueue, settings.queue_url),
+            # The worker's mapping, found the way the worker finds it: one trigger for both.
+            mappings=MappingSource.for_stack(
+                parameter=settings.mapping_parameter,
+                file=settings.mapping_file,
+                trigger_stages=settings.trigger_stages,
+            ),
         )
     return _reconciler
 

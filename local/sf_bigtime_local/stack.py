@@ -188,6 +188,8 @@ class LocalStack:
             # What the operator commands need beyond resource names (a deployed stack has them as parameters).
             "settings": {
                 "trigger_stages": [s.strip() for s in os.environ["TRIGGER_STAGES"].split(",") if s.strip()],
+                "mapping_parameter": os.environ.get("MAPPING_PARAMETER", ""),
+                "mapping_file": os.environ.get("MAPPING_FILE", ""),
                 "reconcile_lookback_hours": float(os.environ["RECONCILE_LOOKBACK_HOURS"]),
                 "reconcile_grace_minutes": float(os.environ["RECONCILE_GRACE_MINUTES"]),
                 "reconcile_max_per_run": int(os.environ["RECONCILE_MAX_PER_RUN"]),

@@ -87,8 +87,9 @@ def test_ingest_can_only_send_to_the_queue_and_read_its_secret(translated: dict)
     assert actions == ["secretsmanager:GetSecretValue", "sqs:SendMessage"]
 
 
-def test_worker_reads_only_the_mapping_parameter(translated: dict) -> None:
-    role = _roles(translated)["WorkerFunctionRole"]
+@pytest.mark.parametrize("role_name", ["WorkerFunctionRole", "ReconcileFunctionRole"])
+def test_worker_and_reconcile_read_only_the_mapping_parameter(translated: dict, role_name: str) -> None:
+    role = _roles(translated)[role_name]
     statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
     ssm = [s for s in statements if any(str(a).startswith("ssm:") for a in _list(s["Action"]))]
     assert [_list(s["Action"]) for s in ssm] == [["ssm:GetParameter"]]
@@ -101,7 +102,7 @@ def _list(value: object) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def test_reconcile_can_only_read_state_send_to_the_queue_and_read_the_salesforce_secret(
+def test_reconcile_can_only_read_state_send_to_the_queue_and_read_its_secret_and_mapping(
     translated: dict,
 ) -> None:
     role = _roles(translated)["ReconcileFunctionRole"]
@@ -114,6 +115,7 @@ def test_reconcile_can_only_read_state_send_to_the_queue_and_read_the_salesforce
         "dynamodb:GetItem",
         "secretsmanager:GetSecretValue",
         "sqs:SendMessage",
+        "ssm:GetParameter",
     ]
     resources = {json.dumps(s["Resource"], sort_keys=True) for s in statements}
     assert all("*" not in r for r in resources), resources

@@ -76,6 +76,8 @@ class _SalesforceReader(BaseModel):
         "salesforce_secret_arn": "SALESFORCE_SECRET_ARN",
         "salesforce_api_version": "SALESFORCE_API_VERSION",
         "trigger_stages": "TRIGGER_STAGES",
+        "mapping_parameter": "MAPPING_PARAMETER",
+        "mapping_file": "MAPPING_FILE",
         "http_timeout_seconds": "HTTP_TIMEOUT_SECONDS",
     }
 
@@ -84,8 +86,14 @@ class _SalesforceReader(BaseModel):
     salesforce_secret_arn: str = Field(min_length=1)
     salesforce_api_version: str = Field(default="66.0", pattern=r"^\d{2}\.0$")
     http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Which Opportunities make projects: the stack's mapping (SSM parameter or file in the layer, else the
+    # bundled default) with TriggerStages on top. The worker and the reconcile sweep both read it through
+    # MappingSource.for_stack, so they cannot disagree about the trigger.
+    trigger_stages: tuple[str, ...] = ()  # overrides the mapping's trigger.stages when set
+    mapping_parameter: str | None = None  # SSM parameter holding the mapping YAML
+    mapping_file: str | None = None  # or a YAML file in the layer (relative to /opt/python)
 
-    @field_validator("trigger_stages", mode="before", check_fields=False)
+    @field_validator("trigger_stages", mode="before")
     @classmethod
     def _stages(cls, value: object) -> object:
         return _split(value)
@@ -96,13 +104,11 @@ class _SalesforceReader(BaseModel):
 
 
 class WorkerSettings(_SalesforceReader):
-    """What the worker needs: the state table, the queue (for backoff), credentials and the mapping."""
+    """What the worker needs: the state table, the queue (for backoff), credentials and BigTime's limits."""
 
     ENV: ClassVar[dict[str, str]] = {
         **_SalesforceReader.ENV,
         "bigtime_secret_arn": "BIGTIME_SECRET_ARN",
-        "mapping_parameter": "MAPPING_PARAMETER",
-        "mapping_file": "MAPPING_FILE",
         "bigtime_calls_per_minute": "BIGTIME_CALLS_PER_MINUTE",
         "claim_stale_after_seconds": "CLAIM_STALE_AFTER_SECONDS",
         "idempotency_ttl_seconds": "IDEMPOTENCY_TTL_SECONDS",
@@ -112,9 +118,6 @@ class WorkerSettings(_SalesforceReader):
     }
 
     bigtime_secret_arn: str = Field(min_length=1)
-    trigger_stages: tuple[str, ...] = ()  # overrides the mapping's trigger.stages when set
-    mapping_parameter: str | None = None  # SSM parameter holding the mapping YAML
-    mapping_file: str | None = None  # or a YAML file in the layer (relative to /opt/python)
     bigtime_calls_per_minute: float = Field(default=30.0, gt=0)
     claim_stale_after_seconds: int = Field(default=960, gt=0)
     idempotency_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
@@ -140,7 +143,8 @@ def worker_settings() -> WorkerSettings:
 
 
 class ReconcileSettings(_SalesforceReader):
-    """What the scheduled reconcile needs: Salesforce (read), the state table (read) and the queue (send)."""
+    """What the scheduled reconcile needs: Salesforce (read), the state table (read), the queue (send) and
+    the mapping (its trigger: which Opportunities should have a project)."""
 
     ENV: ClassVar[dict[str, str]] = {
         **_SalesforceReader.ENV,
@@ -149,7 +153,6 @@ class ReconcileSettings(_SalesforceReader):
         "max_per_run": "RECONCILE_MAX_PER_RUN",
     }
 
-    trigger_stages: tuple[str, ...] = ("Closed Won",)
     # Salesforce's own redelivery gives up after 24 h (Outbound Messages) to 3 days (Event Relay).
     lookback_hours: float = Field(default=72.0, gt=0, le=24 * 30)
     # Leave events in flight alone: only a change older than this without a delivery counts as missed.

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from sf_bigtime import observability as obs
 from sf_bigtime.clients.store import StateStore
 from sf_bigtime.ingest.handler import IngestDeps, handle_http
+from sf_bigtime.mapping.source import MappingSource
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.queue.send import enqueue
 from sf_bigtime.reconcile.scheduled import Reconciler, run_scheduled
@@ -144,6 +145,7 @@ def reconciler(world: World, queue_url: str, clock: datetime, **settings: Any) -
         salesforce=ctx.salesforce,
         store=ctx.store,
         enqueue=lambda requests: enqueue(queue_url, requests),
+        mappings=MappingSource(),
         clock=lambda: clock,
     )
 
