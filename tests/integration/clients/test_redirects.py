@@ -51,11 +51,9 @@ def test_bigtime_api_key_calls_refuse_redirects(
     path = "/project$" if method == "GET" else "/project/detail$"
     world.bt.faults.add(method=method, path=path, status=status, headers={"Location": f"{url}/steal?x=1"})
     client = world.bigtime_client()
+    call = client.list_projects if method == "GET" else lambda: client.create_project({"Nm": "P"})
     with pytest.raises(TransientError) as info:
-        if method == "GET":
-            client.list_projects()
-        else:
-            client.create_project({"Nm": "P", "ClientId": 1})
+        call()
     assert app.requests == [], "the API token (and the body) went to another host"
     error = info.value
     assert error.code == "bigtime_redirect" and f"HTTP {status}" in error.reason
