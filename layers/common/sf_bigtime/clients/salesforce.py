@@ -26,7 +26,7 @@ from simple_salesforce.exceptions import (
 from simple_salesforce.format import format_soql
 from simple_salesforce.login import SalesforceLogin
 
-from sf_bigtime.clients.http import HttpSession, check_base_url, describe_failure
+from sf_bigtime.clients.http import HttpSession, RedirectRefused, check_base_url, describe_failure
 from sf_bigtime.errors import PermanentError, TransientError
 from sf_bigtime.secrets import SalesforceClientCredentials, SalesforceJwtBearer
 
@@ -185,7 +185,10 @@ class SalesforceClient:
             raise TransientError(
                 f"Salesforce login failed ({exc.code}): check the Salesforce credentials secret",
                 code="salesforce_auth",
+                retry_after=session.retry_after(),
             ) from None
+        except RedirectRefused as exc:
+            raise _redirect("login", exc) from None
         except requests.RequestException as exc:
             raise TransientError(f"Salesforce login unreachable: {describe_failure(exc)}") from None
         self.logins += 1  # token requests do not count against the org's API limits
@@ -219,7 +222,9 @@ class SalesforceClient:
                         "Salesforce rejected a fresh session token twice", code="salesforce_auth"
                     ) from None
             except SalesforceError as exc:
-                raise _classify(what, exc) from None
+                raise _classify(what, exc, retry_after=_retry_after(sf)) from None
+            except RedirectRefused as exc:
+                raise _redirect(what, exc) from None
             except requests.RequestException as exc:
                 raise TransientError(f"Salesforce {what} failed: {describe_failure(exc)}") from None
             except ValueError as exc:  # JSON decode errors: garbage instead of an API reply
@@ -364,12 +369,30 @@ def _errors_of(content: Any) -> list[dict[str, Any]]:
     return []
 
 
-def _classify(what: str, exc: SalesforceError) -> TransientError | PermanentError:
+def _retry_after(sf: Salesforce) -> float | None:
+    """The failed reply's ``Retry-After`` (simple-salesforce's errors keep no headers; our session does)."""
+    session = getattr(sf, "session", None)
+    return session.retry_after() if isinstance(session, HttpSession) else None
+
+
+def _redirect(what: str, exc: RedirectRefused) -> TransientError:
+    # A redirect means a wrong domain or instance_url (or someone in between): a person checks the secret.
+    return TransientError(
+        f"Salesforce {what} {exc}: check domain and instance_url in the Salesforce credentials secret",
+        code="salesforce_redirect",
+    )
+
+
+def _classify(
+    what: str, exc: SalesforceError, *, retry_after: float | None = None
+) -> TransientError | PermanentError:
     errors = _errors_of(exc.content)
     codes = {str(e.get("errorCode", "")) for e in errors}
     message = "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in errors) or f"HTTP {exc.status}"
     if exc.status >= 500 or exc.status == 429 or codes & _TRANSIENT_CODES:
-        return TransientError(f"Salesforce {what} failed: {message}", code="salesforce_unavailable")
+        return TransientError(
+            f"Salesforce {what} failed: {message}", code="salesforce_unavailable", retry_after=retry_after
+        )
     if what == "query" and "INVALID_FIELD" in codes:
         message += (
             " (the mapping reads this field: check it with `sf-bigtime config check`, and that the "
