@@ -369,6 +369,8 @@ class LocalStack:
             "SalesforceSecretArn": aws["salesforce_secret_arn"],
             "BigTimeSecretArn": aws["bigtime_secret_arn"],
             "SalesforceOrgIds": ORG_ID,
+            # The local EventBridge runs every optional rule (sf_bigtime_local.eventbridge): Event Relay is on.
+            "SalesforceEventBusName": f"aws.partner/salesforce.com/{ORG_ID}/local-relay",
             "BigTimeCallsPerMinute": str(self.options.bigtime_calls_per_minute),
         }
         names = ("IngestFunction", "WorkerFunction", "ReconcileFunction")

@@ -38,6 +38,9 @@ class IngestSettings(BaseModel):
     allowed_org_ids: tuple[str, ...] = Field(min_length=1)
     api_key_header: str = "x-api-key"
     max_body_bytes: int = Field(default=1_000_000, gt=0)
+    # The partner event bus Event Relay publishes to (SalesforceEventBusName); without one, the stack has
+    # no Event Relay and an EventBridge-shaped event (only a direct invocation can bring one) is refused.
+    event_bus_name: str | None = None
 
     @field_validator("allowed_org_ids", mode="before")
     @classmethod
@@ -60,6 +63,7 @@ class IngestSettings(BaseModel):
                 "allowed_org_ids": "SALESFORCE_ORG_IDS",
                 "api_key_header": "API_KEY_HEADER",
                 "max_body_bytes": "MAX_BODY_BYTES",
+                "event_bus_name": "SALESFORCE_EVENT_BUS_NAME",
             },
         )
 

@@ -194,7 +194,11 @@ class Queue:
 def _deps(queue: Queue) -> IngestDeps:
     return IngestDeps(
         settings=IngestSettings(
-            queue_url="q", webhook_secret_arn="arn", allowed_org_ids=(ORG,), max_body_bytes=2_000
+            queue_url="q",
+            webhook_secret_arn="arn",
+            allowed_org_ids=(ORG,),
+            max_body_bytes=2_000,
+            event_bus_name=f"aws.partner/salesforce.com/{ORG}/0YL5f000000CabWGAS",
         ),
         api_key=lambda: API_KEY,
         signing_key=lambda: HMAC_KEY,
