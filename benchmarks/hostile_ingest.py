@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from figures import Figure, at_most, machine
+
 from sf_bigtime_local.hostile import Secrets, load_corpus, run_case
 
 NAME = "hostile-ingest"
