@@ -127,9 +127,20 @@ class OpportunitySnapshot:
 
     @property
     def contact_roles(self) -> list[dict[str, Any]]:
-        roles = self.record.get("OpportunityContactRoles") or {}
+        """The contact roles (Salesforce sends null for none); a reply of another shape is a
+        PermanentError saying so, not a crash further on."""
+        roles = self.record.get("OpportunityContactRoles")
+        if roles is None:
+            return []
+        items = roles.get("records") if isinstance(roles, dict) else None
+        if not isinstance(items, list) or not all(isinstance(r, dict) for r in items):
+            raise PermanentError(
+                "Salesforce returned the Opportunity's contact roles in an unexpected shape (expected "
+                "records of a subquery); nothing was synced",
+                code="salesforce_reply",
+            )
         # queryAll also returns deleted children: a removed contact role is not a contact any more.
-        return [r for r in roles.get("records") or [] if r.get("IsDeleted") is not True]
+        return [r for r in items if r.get("IsDeleted") is not True]
 
 
 @dataclass
