@@ -391,3 +391,28 @@ def test_a_valid_change_event_yields_one_request_per_opportunity_id(
     assert [r.opportunity_id for r in result.requests] == expected
     assert len({r.delivery_id for r in result.requests}) == len(set(expected))
     assert len(result.requests) + len(result.skipped) == (1 if ours else len(record_ids))
+
+
+@VALID
+@given(
+    opp=_ids("006"),
+    name=st.sampled_from(
+        ["OpportunityId__c", "Opportunity_Id__c", "ns__Opportunity_ID__c", "opportunityid__c"]
+    ),
+    uuid=st.one_of(st.none(), st.uuids().map(str)),
+    extra=st.dictionaries(
+        st.text(max_size=8), st.text(st.characters(codec=None, categories=None), max_size=8), max_size=3
+    ),
+)
+def test_a_valid_platform_event_yields_its_opportunity_whatever_the_field_is_called(
+    opp: str, name: str, uuid: str | None, extra: dict[str, str]
+) -> None:
+    payload = {**extra, name: opp, **({"EventUuid": uuid} if uuid else {})}
+    event = {
+        "detail-type": "Opportunity_Won__e",
+        "source": f"aws.partner/salesforce.com/{ORG}/0YL5f000000CabWGAS",
+        "detail": {"payload": payload},
+    }
+    [request] = parse_relay_event(event).requests
+    assert request.opportunity_id == to_18(opp) and request.source == "platform_event"
+    assert request.delivery_id == (uuid or parse_relay_event(event).requests[0].delivery_id)
