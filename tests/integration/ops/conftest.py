@@ -5,7 +5,7 @@ import json
 import boto3
 import pytest
 
-from tests.integration.conftest import World
+from tests.integration.conftest import SF_CONSUMER_KEY, SF_CONSUMER_SECRET, World
 from tests.integration.ops.deployed import Deployed, deploy
 
 
@@ -17,7 +17,12 @@ def deployed(world: World) -> Deployed:
     boto3.client("secretsmanager").create_secret(
         Name="sf",
         SecretString=json.dumps(
-            {"consumer_key": "ck", "consumer_secret": "cs", "domain": "test.my", "instance_url": world.sf_url}
+            {
+                "consumer_key": SF_CONSUMER_KEY,
+                "consumer_secret": SF_CONSUMER_SECRET,
+                "domain": "test.my",
+                "instance_url": world.sf_url,
+            }
         ),
     )
     deploy(world, queue=queue, dlq=dlq)
