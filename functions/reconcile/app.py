@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger
 
 from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.clients.store import StateStore
+from sf_bigtime.logs import quiet_libraries
 from sf_bigtime.mapping.source import MappingSource
 from sf_bigtime.observability import NAMESPACE, RECONCILE, Emitter, function_metrics
 from sf_bigtime.queue.send import enqueue
@@ -17,6 +18,7 @@ from sf_bigtime.reconcile.scheduled import Reconciler, run_scheduled
 from sf_bigtime.secrets import load_salesforce_credentials
 from sf_bigtime.settings import reconcile_settings
 
+quiet_libraries()  # botocore would log the Salesforce secret's value at DEBUG
 logger = Logger(service=RECONCILE)
 metrics = function_metrics(namespace=NAMESPACE, service=RECONCILE)
 _reconciler: Reconciler | None = None
@@ -46,7 +48,7 @@ def _get_reconciler() -> Reconciler:
     return _reconciler
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(clear_state=True, log_event=False)  # whatever POWERTOOLS_LOGGER_LOG_EVENT says
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return run_scheduled(_get_reconciler(), Emitter(RECONCILE, metrics), log=logger)

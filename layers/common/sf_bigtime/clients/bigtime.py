@@ -24,6 +24,7 @@ from sf_bigtime.clients.http import (
     check_base_url,
     describe_failure,
     parse_retry_after,
+    redact,
 )
 from sf_bigtime.clients.ratelimit import RateLimiter
 from sf_bigtime.errors import PermanentError, TransientError
@@ -112,6 +113,13 @@ class BigTimeClient:
             raise TransientError("BigTime login reply had no token", code="bigtime_auth")
         return str(token)
 
+    def _secrets(self) -> list[str | None]:
+        """What must never appear in an error reason, should BigTime echo it back."""
+        creds = self.credentials
+        if isinstance(creds, BigTimeApiKey):
+            return [creds.api_token.get_secret_value()]
+        return [creds.password.get_secret_value(), self._token]
+
     # -- transport --------------------------------------------------------------------------------
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         if self.limiter is not None:
@@ -153,7 +161,7 @@ class BigTimeClient:
         if status < 300:
             return
         what = f"BigTime {method} {_strip_ids(path)}"
-        detail = _message(response)
+        detail = redact(_message(response), self._secrets())
         if status == 401:
             raise TransientError(
                 f"{what}: not authorised (HTTP 401); check the BigTime credentials secret",

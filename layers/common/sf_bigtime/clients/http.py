@@ -9,7 +9,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -40,6 +40,19 @@ class RedirectRefused(requests.RequestException):
             "(the request carries credentials)",
             response=response,
         )
+
+
+REDACTED = "[redacted]"
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """A remote system's message (an error reason we log, store and write onto the Opportunity) without our
+    credentials in it: an API that echoes the token or secret it refused would otherwise publish it.
+    Values shorter than 8 characters are left alone (they would blank out ordinary words)."""
+    for secret in secrets:
+        if secret and len(secret) >= 8:
+            text = text.replace(secret, REDACTED)
+    return text
 
 
 def describe_failure(exc: requests.RequestException) -> str:

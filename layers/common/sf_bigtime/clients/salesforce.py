@@ -26,7 +26,13 @@ from simple_salesforce.exceptions import (
 from simple_salesforce.format import format_soql
 from simple_salesforce.login import SalesforceLogin
 
-from sf_bigtime.clients.http import HttpSession, RedirectRefused, check_base_url, describe_failure
+from sf_bigtime.clients.http import (
+    HttpSession,
+    RedirectRefused,
+    check_base_url,
+    describe_failure,
+    redact,
+)
 from sf_bigtime.errors import PermanentError, TransientError
 from sf_bigtime.secrets import SalesforceClientCredentials, SalesforceJwtBearer
 
@@ -233,7 +239,7 @@ class SalesforceClient:
                         "Salesforce rejected a fresh session token twice", code="salesforce_auth"
                     ) from None
             except SalesforceError as exc:
-                raise _classify(what, exc, retry_after=_retry_after(sf)) from None
+                raise _classify(what, exc, _retry_after(sf), self._secrets(sf)) from None
             except RedirectRefused as exc:
                 raise _redirect(what, exc) from None
             except requests.RequestException as exc:
@@ -241,6 +247,14 @@ class SalesforceClient:
             except ValueError as exc:  # JSON decode errors: garbage instead of an API reply
                 raise TransientError(f"Salesforce {what} returned an unreadable reply: {exc}") from None
         raise AssertionError("unreachable")
+
+    def _secrets(self, sf: Salesforce | None) -> list[str | None]:
+        """What must never appear in an error reason, should Salesforce echo it back."""
+        creds = self.credentials
+        values = [creds.consumer_key.get_secret_value(), getattr(sf, "session_id", None)]
+        if isinstance(creds, SalesforceJwtBearer):
+            return [*values, creds.private_key.get_secret_value()]
+        return [*values, creds.consumer_secret.get_secret_value()]
 
     # -- reads ------------------------------------------------------------------------------------
     def opportunity_soql(
@@ -345,7 +359,7 @@ class SalesforceClient:
         if reply is None or "compositeResponse" not in reply:
             raise TransientError("Salesforce composite write-back returned an unexpected reply")
         if failures:
-            raise _composite_error(failures)
+            raise _composite_error(failures, self._secrets(self._sf))
 
     def describe(self, sobject: str) -> dict[str, Any] | None:
         """``sobjects/{sobject}/describe`` as the logged-in user sees it; None if there is no such object
@@ -395,11 +409,13 @@ def _redirect(what: str, exc: RedirectRefused) -> TransientError:
 
 
 def _classify(
-    what: str, exc: SalesforceError, *, retry_after: float | None = None
+    what: str, exc: SalesforceError, retry_after: float | None = None, secrets: Sequence[str | None] = ()
 ) -> TransientError | PermanentError:
+    """``secrets`` are taken out of Salesforce's messages (it may echo what it refused)."""
     errors = _errors_of(exc.content)
     codes = {str(e.get("errorCode", "")) for e in errors}
     message = "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in errors) or f"HTTP {exc.status}"
+    message = redact(message, secrets)
     if exc.status >= 500 or exc.status == 429 or codes & _TRANSIENT_CODES:
         return TransientError(
             f"Salesforce {what} failed: {message}", code="salesforce_unavailable", retry_after=retry_after
@@ -446,7 +462,9 @@ def _unique(paths: Sequence[str]) -> list[str]:
     return list(seen.values())
 
 
-def _composite_error(failures: list[dict[str, Any]]) -> TransientError | PermanentError:
+def _composite_error(
+    failures: list[dict[str, Any]], secrets: Sequence[str | None] = ()
+) -> TransientError | PermanentError:
     # With allOrNone, the subrequests that did not fail themselves report PROCESSING_HALTED.
     real = [
         e
@@ -457,6 +475,7 @@ def _composite_error(failures: list[dict[str, Any]]) -> TransientError | Permane
     statuses = {int(f.get("httpStatusCode", 500)) for f in failures}
     codes = {str(e.get("errorCode", "")) for e in real}
     message = "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in real) or "composite failed"
+    message = redact(message, secrets)
     if any(s >= 500 for s in statuses) or codes & _TRANSIENT_CODES:
         return TransientError(f"Salesforce write-back failed: {message}", code="salesforce_unavailable")
     if "ENTITY_IS_DELETED" in codes:
