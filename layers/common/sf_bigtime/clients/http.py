@@ -28,7 +28,8 @@ USER_AGENT = "sf-bigtime/0.1 (+https://github.com/sf-bigtime/sf-bigtime)"
 class RedirectRefused(requests.RequestException):
     """An API call was answered with a redirect, which is never followed: every call carries a credential
     (a token header, or a password or client secret in the body), and requests would send custom headers
-    and a 307/308's body on to wherever ``Location`` points, another host included."""
+    and a 307/308's body on to wherever ``Location`` points, another host included
+    (docs/decisions.md#api-calls-never-follow-redirects)."""
 
     def __init__(self, response: requests.Response) -> None:
         self.status = response.status_code
