@@ -124,6 +124,10 @@ bench-pull: $(VENV)/.installed ## Salesforce and BigTime calls per pull run, 500
 bench-ingest: $(VENV)/.installed ## ingest's import time vs a minimal SQS handler -> benchmarks/results/ingest-import.json
 	$(PY) benchmarks/ingest_import.py
 
+.PHONY: bench-hostile
+bench-hostile: $(VENV)/.installed ## ingest's time to refuse each hostile-corpus request -> benchmarks/results/hostile-ingest.json
+	$(PY) benchmarks/hostile_ingest.py
+
 .PHONY: openapi
 openapi: $(VENV)/.installed ## regenerate docs/openapi.json from the JSON endpoint's models
 	$(PY) -m sf_bigtime_ops.openapi > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.clock import Clock
+from tests.logscan import LogScan
 
 # Never let a test talk to a real AWS account, whatever the developer's environment holds.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
@@ -35,3 +36,12 @@ def aws() -> Iterator[None]:
 def clock() -> Clock:
     """A hand-moved clock (see tests/clock.py)."""
     return Clock()
+
+
+@pytest.fixture
+def log_scan() -> Iterator[LogScan]:
+    """Every log record (any logger, root lowered to DEBUG) and everything handed to ``log_scan.scan`` is
+    checked for secrets of the known pattern when the test ends (see tests/logscan.py)."""
+    with LogScan() as scan:
+        yield scan
+    scan.assert_clean()

@@ -12,11 +12,13 @@ import boto3
 from aws_lambda_powertools import Logger
 
 from sf_bigtime.ingest.handler import IngestDeps, handle
+from sf_bigtime.logs import quiet_libraries
 from sf_bigtime.observability import INGEST, NAMESPACE, Emitter, function_metrics
 from sf_bigtime.queue.send import SQS_CONFIG, enqueue
 from sf_bigtime.secrets import outbound_message_tokens, signing_keys, webhook_api_keys
 from sf_bigtime.settings import IngestSettings
 
+quiet_libraries()  # botocore would log the secrets' values at DEBUG
 logger = Logger(service=INGEST)
 metrics = function_metrics(namespace=NAMESPACE, service=INGEST)
 # Declared metrics only (sf_bigtime.observability); ones with dimensions print as their own EMF document.
@@ -42,7 +44,9 @@ def _deps() -> IngestDeps:
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
+# log_event=False, whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event holds the API key header and the
+# Outbound Message token in its query string.
+@logger.inject_lambda_context(clear_state=True, log_event=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # API Gateway's request id, or the EventBridge event id, ties our log lines to theirs.
     logger.set_correlation_id(event.get("requestContext", {}).get("requestId") or event.get("id"))

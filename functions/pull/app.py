@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger
 
 from sf_bigtime.clients.bigtime import BigTimeClient
 from sf_bigtime.clients.salesforce import SalesforceClient
+from sf_bigtime.logs import quiet_libraries
 from sf_bigtime.mapping.source import MappingSource
 from sf_bigtime.observability import NAMESPACE, PULL, Emitter, function_metrics
 from sf_bigtime.pull.run import Puller
@@ -17,6 +18,7 @@ from sf_bigtime.pull.scheduled import build_puller, run_scheduled
 from sf_bigtime.secrets import load_bigtime_credentials, load_salesforce_credentials
 from sf_bigtime.settings import pull_settings
 
+quiet_libraries()  # botocore would log the secrets' values at DEBUG
 logger = Logger(service=PULL)
 metrics = function_metrics(namespace=NAMESPACE, service=PULL)
 _puller: Puller | None = None
@@ -49,7 +51,7 @@ def _get_puller() -> Puller:
     return _puller
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(clear_state=True, log_event=False)  # whatever POWERTOOLS_LOGGER_LOG_EVENT says
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     seconds_left = context.get_remaining_time_in_millis() / 1000 if context is not None else None

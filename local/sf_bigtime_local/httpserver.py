@@ -15,6 +15,15 @@ class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
 
+    def end_headers(self) -> None:
+        # http.server always sends a Date of its own; one the app sets (a fault replaying a server's clock,
+        # e.g. for a Retry-After date) replaces it, as a real server sends one Date header, not two.
+        buffer: list[bytes] = getattr(self, "_headers_buffer", [])
+        dates = [i for i, line in enumerate(buffer) if line.lower().startswith(b"date:")]
+        if len(dates) > 1:
+            del buffer[dates[0]]
+        super().end_headers()
+
 
 class BackgroundServer:
     """A WSGI app served on loopback until :meth:`stop` (or the end of a ``with`` block).

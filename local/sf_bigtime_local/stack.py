@@ -207,11 +207,12 @@ class LocalStack:
             # What the operator commands need beyond resource names (a deployed stack has them as parameters).
             "settings": {
                 "trigger_stages": [s.strip() for s in os.environ["TRIGGER_STAGES"].split(",") if s.strip()],
+                "mapping_parameter": os.environ.get("MAPPING_PARAMETER", ""),
+                "mapping_file": os.environ.get("MAPPING_FILE", ""),
                 "reconcile_lookback_hours": float(os.environ["RECONCILE_LOOKBACK_HOURS"]),
                 "reconcile_grace_minutes": float(os.environ["RECONCILE_GRACE_MINUTES"]),
                 "reconcile_max_per_run": int(os.environ["RECONCILE_MAX_PER_RUN"]),
                 "bigtime_calls_per_minute": float(os.environ["BIGTIME_CALLS_PER_MINUTE"]),
-                "mapping_file": os.environ.get("MAPPING_FILE") or None,
             },
         }
         if self.options.state_file:
@@ -402,6 +403,8 @@ class LocalStack:
             "SalesforceSecretArn": aws["salesforce_secret_arn"],
             "BigTimeSecretArn": aws["bigtime_secret_arn"],
             "SalesforceOrgIds": ORG_ID,
+            # The local EventBridge runs every optional rule (sf_bigtime_local.eventbridge): Event Relay is on.
+            "SalesforceEventBusName": f"aws.partner/salesforce.com/{ORG_ID}/local-relay",
             "BigTimeCallsPerMinute": str(self.options.bigtime_calls_per_minute),
         }
         sqs_event = self.template.sqs_event("WorkerFunction")

@@ -200,14 +200,18 @@ def worker_field_uses(mapping: Mapping | None = None) -> list[FieldUse]:
     return _dedupe([*soql_fields(worker_soql(mapping)), *writes])
 
 
-def reconcile_soql() -> str:
-    """The reconcile sweep's query (and backfill's) with every optional clause, as it builds it."""
+def reconcile_soql(mapping: Mapping | None = None) -> str:
+    """The reconcile sweep's query (and backfill's) for this mapping's trigger (default: the bundled
+    mapping's) with every optional clause, as it builds it."""
     from datetime import UTC, date, datetime
 
     from sf_bigtime.reconcile.sweep import SweepQuery
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    return SweepQuery(("Closed Won",), date(2026, 1, 1), now, now, 10).soql()
+    trigger = (mapping or default_mapping()).trigger
+    return SweepQuery(
+        trigger, closed_since=date(2026, 1, 1), modified_after=now, modified_before=now, limit=10
+    ).soql()
 
 
 def pull_soql(mapping: Mapping | None = None) -> str:
@@ -234,7 +238,9 @@ def pull_field_uses(mapping: Mapping | None = None) -> list[FieldUse]:
 
 def stack_field_uses(mapping: Mapping | None = None) -> list[FieldUse]:
     """Every field the stack's functions read or write: the worker's, the reconcile sweep's and the pull's."""
-    return _dedupe([*worker_field_uses(mapping), *soql_fields(reconcile_soql()), *pull_field_uses(mapping)])
+    return _dedupe(
+        [*worker_field_uses(mapping), *soql_fields(reconcile_soql(mapping)), *pull_field_uses(mapping)]
+    )
 
 
 # -- checking them against describe results --------------------------------------------------------------

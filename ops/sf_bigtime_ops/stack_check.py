@@ -31,7 +31,6 @@ from sf_bigtime.clients.bigtime import BigTimeClient
 from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.errors import SyncError
 from sf_bigtime.mapping.model import Mapping, MappingError, Trigger, configured_picklists
-from sf_bigtime.mapping.source import MappingSource
 from sf_bigtime.secrets import (
     BigTimeCredentials,
     OutboundMessageSecret,
@@ -50,7 +49,7 @@ from sf_bigtime_ops.fieldcheck import (
     resolve_all,
     stack_field_uses,
 )
-from sf_bigtime_ops.stackinfo import StackInfo
+from sf_bigtime_ops.stackinfo import StackInfo, mapping_source
 
 Status = Literal["ok", "failed", "skipped"]
 
@@ -163,12 +162,7 @@ class Checker:
         """The mapping the stack's worker runs with, found as the worker finds it; an SSM parameter is
         read with the operator's AWS session (profile, region, or the local stack's moto), not Lambda's."""
         try:
-            source = MappingSource.for_stack(
-                parameter=self.stack.parameters.get("MappingParameterName"),
-                file=self.stack.parameters.get("MappingFile"),
-                trigger_stages=self.stack.configured_trigger_stages,
-                ssm=self.ssm,
-            )
+            source = mapping_source(self.stack, self.ssm)
             mapping = source.load()
         except MappingError as exc:
             self._add("mapping", "failed", f"{exc} (check it with `sf-bigtime config check`)")

@@ -2,7 +2,7 @@
 
 - A deployed stack: ``--stack-name`` (or ``SF_BIGTIME_STACK_NAME``). Everything comes from its
   CloudFormation outputs (queue, dead-letter queue, table, ingest endpoints and generated secrets) and
-  parameters (Salesforce and BigTime secret ARNs, trigger stages, org ids), read with the default AWS
+  parameters (Salesforce and BigTime secret ARNs, trigger stages, mapping, org ids), read with the default AWS
   credentials (``--profile``/``--region`` or the usual environment). The Salesforce credentials are read
   from the stack's Salesforce secret.
 - The local stack: ``.local/stack.json`` written by ``sf-bigtime local up`` (``--state-file``), whose
@@ -13,8 +13,8 @@ The operator needs: ``cloudformation:DescribeStacks``; ``sqs:GetQueueAttributes`
 (backfill, reconcile, redrive), ``ReceiveMessage``, ``DeleteMessage``, ``ChangeMessageVisibility``,
 ``StartMessageMoveTask``, ``ListMessageMoveTasks`` (redrive); ``dynamodb:GetItem``, ``BatchGetItem``
 (``PutItem`` for ``pull``); ``secretsmanager:GetSecretValue`` on the Salesforce secret (and the BigTime
-secret for ``pull``); ``ssm:GetParameter`` on the mapping parameter, if the stack has one.
-docs/operations.md lists them as a policy.
+secret for ``pull``); ``ssm:GetParameter`` on the mapping parameter, if the stack has one (backfill,
+reconcile, status, pull). docs/operations.md lists them as a policy.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from pydantic import BaseModel
 from sf_bigtime.clients.bigtime import BigTimeClient
 from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.clients.store import StateStore
+from sf_bigtime.mapping.model import MappingError, Trigger
+from sf_bigtime.mapping.source import MappingSource
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.queue.send import enqueue
 from sf_bigtime.secrets import (
@@ -100,11 +102,6 @@ class StackInfo(BaseModel):
     def configured_trigger_stages(self) -> tuple[str, ...]:
         """TriggerStages as the stack sets it (empty: the mapping's trigger.stages decide)."""
         return _split(self.parameters.get("TriggerStages"))
-
-    @property
-    def trigger_stages(self) -> tuple[str, ...]:
-        """The stages the operator commands sweep: TriggerStages, else Closed Won."""
-        return self.configured_trigger_stages or ("Closed Won",)
 
     @property
     def org_ids(self) -> tuple[str, ...]:
@@ -213,9 +210,10 @@ def from_local(path: Path = DEFAULT_STATE_FILE) -> StackInfo:
                     SalesforceOrgIds=salesforce.get("org_id"),
                     SalesforceApiVersion=salesforce.get("api_version"),
                     TriggerStages=",".join(settings.get("trigger_stages") or ()),
+                    MappingParameterName=settings.get("mapping_parameter"),
+                    MappingFile=settings.get("mapping_file"),
                     ReconcileMaxPerRun=None if max_per_run is None else str(max_per_run),
                     BigTimeCallsPerMinute=_text(settings.get("bigtime_calls_per_minute")),
-                    MappingFile=settings.get("mapping_file"),
                 ),
             },
             **{
@@ -309,6 +307,18 @@ class Stack:
             raise StackError(str(exc)) from None
         return SalesforceClient(credentials, api_version=self.info.salesforce_api_version)
 
+    @cached_property
+    def mappings(self) -> MappingSource:
+        return mapping_source(self.info, self.client("ssm"))
+
+    def trigger(self) -> Trigger:
+        """The trigger the stack's worker and reconcile function follow (what backfill and reconcile
+        sweep); an invalid or unreadable mapping is a StackError saying so."""
+        try:
+            return self.mappings.load().trigger
+        except MappingError as exc:
+            raise StackError(f"{exc} (check it with `sf-bigtime config check`)") from None
+
     def enqueue(self, requests: Sequence[SyncRequest]) -> list[str]:
         """Put sync requests on the stack's queue (backfill and reconcile hand this to the sweep)."""
         return enqueue(self.info.queue_url, requests, client=self.sqs)
@@ -316,6 +326,17 @@ class Stack:
     def single_org_id(self) -> str | None:
         """The org id when the stack accepts exactly one org (no Salesforce call needed)."""
         return to_18(self.info.org_ids[0]) if len(self.info.org_ids) == 1 else None
+
+
+def mapping_source(info: StackInfo, ssm: Any) -> MappingSource:
+    """The mapping a stack's functions run with, found as they find it (MappingParameterName or
+    MappingFile, TriggerStages on top); an SSM parameter is read with the operator's ``ssm`` client."""
+    return MappingSource.for_stack(
+        parameter=info.parameters.get("MappingParameterName"),
+        file=info.parameters.get("MappingFile"),
+        trigger_stages=info.configured_trigger_stages,
+        ssm=ssm,
+    )
 
 
 def _split(value: str | None) -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 """``sf-bigtime status``: what the stack knows about one Opportunity, and what to do about it.
 
 Reads the worker's state item (mapping, claim, last outcome, attempts, last error, timestamps, API calls
-spent) and, unless told not to, the Opportunity as Salesforce shows it now (one API call).
+spent) and, unless told not to, the Opportunity as Salesforce shows it now (one API call), judged by the
+stack's trigger as the worker would judge it.
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ from typing import Any
 
 from simple_salesforce import format_soql
 
-from sf_bigtime.clients.salesforce import SalesforceClient
+from sf_bigtime.clients.salesforce import OpportunitySnapshot, SalesforceClient
 from sf_bigtime.clients.store import StateStore
 from sf_bigtime.errors import SyncError
+from sf_bigtime.mapping.model import Trigger
+from sf_bigtime.mapping.transform import trigger_check
 from sf_bigtime.sfid import to_18
 
 STATUS_FIELDS = (
     "Id",
     "Name",
     "StageName",
+    "IsWon",
     "LastModifiedDate",
     "BigTime_Project_Id__c",
     "BigTime_Project_URL__c",
@@ -36,13 +40,15 @@ def opportunity_status(
     opportunity_id: str,
     *,
     salesforce: SalesforceClient | None = None,
-    trigger_stages: tuple[str, ...] = ("Closed Won",),
+    trigger: Trigger | None = None,
 ) -> dict[str, Any]:
+    """``trigger`` (the stack's mapping's) says whether the Opportunity as Salesforce shows it should have
+    a project; without it the advice does not guess."""
     org_id, opportunity_id = to_18(org_id), to_18(opportunity_id)
     state = store.get("opp", org_id, opportunity_id) or {}
     sf_view: dict[str, Any] | None = None
     if salesforce is not None:
-        sf_view = _salesforce_view(salesforce, opportunity_id)
+        sf_view = _salesforce_view(salesforce, opportunity_id, trigger)
     claim = (
         {"since": _iso(state.get("claimed_at")), "needs_lookup": bool(state.get("needs_lookup"))}
         if state.get("claim_token")
@@ -77,13 +83,18 @@ def opportunity_status(
         },
         "warnings": list(state.get("contact_warnings") or []),
         "salesforce": sf_view,
-        "advice": _advice(state, sf_view, trigger_stages),
+        "advice": _advice(state, sf_view),
     }
 
 
-def _salesforce_view(salesforce: SalesforceClient, opportunity_id: str) -> dict[str, Any]:
+def _salesforce_view(
+    salesforce: SalesforceClient, opportunity_id: str, trigger: Trigger | None
+) -> dict[str, Any]:
+    fields: dict[str, str] = {}  # each once: SOQL field names are case-insensitive
+    for name in (*STATUS_FIELDS, *_condition_fields(trigger)):
+        fields.setdefault(name.lower(), name)
     soql = format_soql(
-        f"SELECT {', '.join(STATUS_FIELDS)} FROM Opportunity WHERE Id = {{}}",  # noqa: S608
+        f"SELECT {', '.join(fields.values())} FROM Opportunity WHERE Id = {{}}",  # noqa: S608
         opportunity_id,
     )
     try:
@@ -103,10 +114,18 @@ def _salesforce_view(salesforce: SalesforceClient, opportunity_id: str) -> dict[
         "sync_status": record.get("BigTime_Sync_Status__c"),
         "sync_message": record.get("BigTime_Sync_Message__c"),
         "last_synced": record.get("BigTime_Last_Synced__c"),
+        # None: the trigger holds; otherwise the worker's reason for skipping it ("unknown": no trigger).
+        "not_triggered": "unknown"
+        if trigger is None
+        else trigger_check(OpportunitySnapshot(dict(record)), trigger),
     }
 
 
-def _advice(state: dict[str, Any], sf: dict[str, Any] | None, trigger_stages: tuple[str, ...]) -> str:
+def _condition_fields(trigger: Trigger | None) -> list[str]:
+    return [c.field for c in trigger.conditions] if trigger is not None else []
+
+
+def _advice(state: dict[str, Any], sf: dict[str, Any] | None) -> str:
     if state.get("claim_token"):
         return "A worker is syncing it right now; look again in a minute."
     status = state.get("last_status")
@@ -134,12 +153,14 @@ def _advice(state: dict[str, Any], sf: dict[str, Any] | None, trigger_stages: tu
     if status == "Skipped":
         return f"Nothing to do: {state.get('last_reason')}"
     if sf is not None and "error" not in sf:
-        if sf.get("stage") in trigger_stages:
+        if sf["not_triggered"] is None:
             return (
-                "In a trigger stage but no event reached the stack: `sf-bigtime reconcile` (or the schedule) "
-                "will enqueue it."
+                "It meets the trigger but no event reached the stack: `sf-bigtime reconcile` (or the "
+                "schedule) will enqueue it."
             )
-        return f"Not in a trigger stage ({sf.get('stage')}); nothing to sync."
+        if sf["not_triggered"] == "unknown":
+            return f"The stack has no record of it (stage {sf.get('stage')})."
+        return f"Nothing to sync: {sf['not_triggered']} (stage {sf.get('stage')})."
     return "The stack has no record of this Opportunity."
 
 

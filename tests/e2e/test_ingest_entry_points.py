@@ -7,9 +7,11 @@ The stack runs without the default JSON Flow (``--no-flow``) so each test decide
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -23,6 +25,7 @@ from sf_bigtime_local.clients import (
     post_signed_event,
     salesforce,
 )
+from sf_bigtime_local.hostile import Secrets, http_request, load_corpus
 from tests.e2e.helpers import queue_depth, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-ingest")]
@@ -211,6 +214,41 @@ def test_hostile_and_unauthenticated_requests_are_refused_quickly_with_nothing_e
     assert queue_depth(stack) <= depth_before  # nothing new (earlier tests' messages may still drain)
     # ...and the worker never ran for it: it would have queried Salesforce for that Opportunity
     asked = [c for c in fake(stack, "GET", "calls") if "0065w0000099999" in c["query"] + c["path"]]
+    assert asked == []
+
+
+def test_a_sample_of_the_hostile_corpus_is_refused_by_the_api(stack: dict) -> None:
+    """The corpus cases marked ``frontdoor`` (tests/data/hostile), sent over HTTP to the local API Gateway with
+    this stack's real secrets: each gets its status (API Gateway's own 404 for a route it does not have),
+    JSON replies their error code, no reply holds a secret, and nothing reaches the queue or the worker."""
+    ingest = stack["ingest"]
+    token = parse_qs(urlsplit(ingest["outbound_message_url"]).query)["token"][0]
+    secrets = Secrets(ingest["api_key"], ingest["hmac_key"], token, stack["salesforce"]["org_id"])
+    sample = [c for c in load_corpus() if c.frontdoor]
+    depth_before = queue_depth(stack)
+    timings = {}
+    for case in sample:
+        wire = http_request(case, secrets, int(time.time()))
+        url = f"{ingest['base_url']}{wire.path}" + (f"?{wire.query}" if wire.query else "")
+        start = time.perf_counter()
+        reply = requests.request(wire.method, url, headers=wire.headers, data=wire.body, timeout=10)
+        timings[case.name] = round(time.perf_counter() - start, 3)
+        expected = case.expect.frontdoor_status or case.expect.status
+        assert reply.status_code == expected, (case.name, reply.status_code, reply.text[:300])
+        if case.expect.frontdoor_status is None and reply.headers["Content-Type"] == "application/json":
+            assert reply.json()["error"]["code"] == case.expect.code, case.name
+        text = reply.text + json.dumps(dict(reply.headers))
+        assert not [s for s in secrets.values() if s in text], case.name
+    print(f"hostile corpus through the API, seconds per case: {timings}")  # -s shows it; not asserted
+
+    time.sleep(1.0)  # a message enqueued by mistake would be in the queue or at the worker by now
+    assert queue_depth(stack) <= depth_before
+    corpus_opportunities = ("0065w000023abcd", "0065w000023abce")
+    asked = [
+        c
+        for c in fake(stack, "GET", "calls")
+        if any(o in c["query"] + c["path"] for o in corpus_opportunities)
+    ]
     assert asked == []
 
 

@@ -27,13 +27,17 @@ from sf_bigtime_local.fake_bigtime import FakeBigTime
 from sf_bigtime_local.fake_bigtime.seed import DEFAULT_STAFF
 from sf_bigtime_local.fake_salesforce import FakeSalesforce
 from sf_bigtime_local.httpserver import BackgroundServer
+from tests.logscan import known_secret
 
 ORG = "00D5w000004abcdEAA"
 TABLE = "sf-bigtime-state"
-BT_TOKEN = "bt-token"
+# Credentials of the known pattern (tests/logscan.py): a test with the log_scan fixture fails if any of
+# them reaches a log line or an error message.
+BT_TOKEN = known_secret("bttoken")
 BT_REALM = "test-firm"
-BT_TOKEN_NO_PROJECTS = "bt-token-no-projects"  # an API key whose staffer may not create projects
-BT_USER, BT_PASSWORD = "svc@firm.test", "pw"  # a BigTime login for session auth
+BT_TOKEN_NO_PROJECTS = known_secret("btnoprojects")  # an API key whose staffer may not create projects
+BT_USER, BT_PASSWORD = "svc@firm.test", known_secret("btpassword")  # a BigTime login for session auth
+SF_CONSUMER_KEY, SF_CONSUMER_SECRET = "ck", known_secret("sfsecret")
 # The fake org's seeded records are owned by Olivia Owner; she is a BigTime staffer too (the team's owner).
 OWNER_STAFFER = {
     "StaffSID": 20,
@@ -128,7 +132,10 @@ class World:
     def salesforce_client(self, *, timeout: float = 5) -> SalesforceClient:
         return SalesforceClient(
             SalesforceClientCredentials(
-                consumer_key="ck", consumer_secret="cs", domain="test.my", instance_url=self.sf_url
+                consumer_key=SF_CONSUMER_KEY,
+                consumer_secret=SF_CONSUMER_SECRET,
+                domain="test.my",
+                instance_url=self.sf_url,
             ),
             api_version="66.0",
             timeout=timeout,
@@ -295,7 +302,9 @@ def serialized_aws(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def world(aws: None) -> Iterator[World]:
-    sf = FakeSalesforce(org_id=ORG, api_version="66.0", client_id="ck", client_secret="cs")
+    sf = FakeSalesforce(
+        org_id=ORG, api_version="66.0", client_id=SF_CONSUMER_KEY, client_secret=SF_CONSUMER_SECRET
+    )
     bt = new_fake_bigtime()
     create_table()
     sf_switch, bt_switch = Switch(sf), Switch(bt)

@@ -170,7 +170,7 @@ def test_worker_reads_only_the_mapping_parameter(default: dict, hardened: dict) 
         assert ssm[0]["Resource"]["Fn::Sub"].endswith(parameter)
 
 
-def test_reconcile_can_only_read_state_send_to_the_queue_and_read_the_salesforce_secret(
+def test_reconcile_can_only_read_state_send_to_the_queue_and_read_its_secret_and_mapping(
     default: dict,
 ) -> None:
     role = _roles(default)["ReconcileFunctionRole"]
@@ -181,6 +181,7 @@ def test_reconcile_can_only_read_state_send_to_the_queue_and_read_the_salesforce
         "logs:PutLogEvents",
         "secretsmanager:GetSecretValue",
         "sqs:SendMessage",
+        "ssm:GetParameter",
     ]
 
 
@@ -212,3 +213,13 @@ def test_the_permissions_boundary_applies_to_every_role(default: dict, hardened:
         assert role["Properties"]["PermissionsBoundary"] == BOUNDARY, name
     for name, role in _roles(default).items():
         assert "PermissionsBoundary" not in role["Properties"], name
+
+
+@pytest.mark.parametrize("role_name", ["WorkerFunctionRole", "ReconcileFunctionRole", "PullFunctionRole"])
+def test_functions_that_follow_the_mapping_read_only_its_parameter(translated: dict, role_name: str) -> None:
+    statements = [s for s in _statements(_roles(translated)[role_name]) if "Action" in s]  # not the Fn::If
+    ssm = [s for s in statements if any(a.startswith("ssm:") for a in _list(s["Action"]))]
+    assert [_list(s["Action"]) for s in ssm] == [["ssm:GetParameter"]]
+    resource = json.dumps(ssm[0]["Resource"])
+    assert "*" not in resource
+    assert "parameter${MappingParameterName}" in resource and "HasMappingParameter" in resource

@@ -247,7 +247,10 @@ def test_reconcile_function_runs_on_a_parameterised_schedule(t: Template) -> Non
     assert t.parameter_default("ReconcileSchedule") == "rate(15 minutes)"
     env = t.function_env("ReconcileFunction")
     assert env["RECONCILE_MAX_PER_RUN"] == Tag("Ref", "ReconcileMaxPerRun")
-    assert env["TRIGGER_STAGES"] == t.function_env("WorkerFunction")["TRIGGER_STAGES"]
+    # The sweep reads the trigger the worker reads: the same mapping, the same TriggerStages on top.
+    worker = t.function_env("WorkerFunction")
+    for name in ("TRIGGER_STAGES", "MAPPING_PARAMETER", "MAPPING_FILE"):
+        assert env[name] == worker[name], name
     assert props["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
     # `sf-bigtime reconcile --stack-name` uses the same window as the function by default.
     defaults = ReconcileSettings.model_fields

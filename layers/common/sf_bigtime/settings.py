@@ -38,6 +38,9 @@ class IngestSettings(BaseModel):
     allowed_org_ids: tuple[str, ...] = Field(min_length=1)
     api_key_header: str = "x-api-key"
     max_body_bytes: int = Field(default=1_000_000, gt=0)
+    # The partner event bus Event Relay publishes to (SalesforceEventBusName); without one, the stack has
+    # no Event Relay and an EventBridge-shaped event (only a direct invocation can bring one) is refused.
+    event_bus_name: str | None = None
 
     @field_validator("allowed_org_ids", mode="before")
     @classmethod
@@ -60,6 +63,7 @@ class IngestSettings(BaseModel):
                 "allowed_org_ids": "SALESFORCE_ORG_IDS",
                 "api_key_header": "API_KEY_HEADER",
                 "max_body_bytes": "MAX_BODY_BYTES",
+                "event_bus_name": "SALESFORCE_EVENT_BUS_NAME",
             },
         )
 
@@ -76,6 +80,8 @@ class _SalesforceReader(BaseModel):
         "salesforce_secret_arn": "SALESFORCE_SECRET_ARN",
         "salesforce_api_version": "SALESFORCE_API_VERSION",
         "trigger_stages": "TRIGGER_STAGES",
+        "mapping_parameter": "MAPPING_PARAMETER",
+        "mapping_file": "MAPPING_FILE",
         "http_timeout_seconds": "HTTP_TIMEOUT_SECONDS",
     }
 
@@ -84,8 +90,14 @@ class _SalesforceReader(BaseModel):
     salesforce_secret_arn: str = Field(min_length=1)
     salesforce_api_version: str = Field(default="66.0", pattern=r"^\d{2}\.0$")
     http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Which Opportunities make projects: the stack's mapping (SSM parameter or file in the layer, else the
+    # bundled default) with TriggerStages on top. The worker and the reconcile sweep both read it through
+    # MappingSource.for_stack, so they cannot disagree about the trigger.
+    trigger_stages: tuple[str, ...] = ()  # overrides the mapping's trigger.stages when set
+    mapping_parameter: str | None = None  # SSM parameter holding the mapping YAML
+    mapping_file: str | None = None  # or a YAML file in the layer (relative to /opt/python)
 
-    @field_validator("trigger_stages", mode="before", check_fields=False)
+    @field_validator("trigger_stages", mode="before")
     @classmethod
     def _stages(cls, value: object) -> object:
         return _split(value)
@@ -96,13 +108,11 @@ class _SalesforceReader(BaseModel):
 
 
 class WorkerSettings(_SalesforceReader):
-    """What the worker needs: the state table, the queue (for backoff), credentials and the mapping."""
+    """What the worker needs: the state table, the queue (for backoff), credentials and BigTime's limits."""
 
     ENV: ClassVar[dict[str, str]] = {
         **_SalesforceReader.ENV,
         "bigtime_secret_arn": "BIGTIME_SECRET_ARN",
-        "mapping_parameter": "MAPPING_PARAMETER",
-        "mapping_file": "MAPPING_FILE",
         "bigtime_calls_per_minute": "BIGTIME_CALLS_PER_MINUTE",
         "worker_max_concurrency": "WORKER_MAX_CONCURRENCY",
         "claim_stale_after_seconds": "CLAIM_STALE_AFTER_SECONDS",
@@ -113,9 +123,6 @@ class WorkerSettings(_SalesforceReader):
     }
 
     bigtime_secret_arn: str = Field(min_length=1)
-    trigger_stages: tuple[str, ...] = ()  # overrides the mapping's trigger.stages when set
-    mapping_parameter: str | None = None  # SSM parameter holding the mapping YAML
-    mapping_file: str | None = None  # or a YAML file in the layer (relative to /opt/python)
     # The firm's total across every function (docs/decisions.md#one-bigtime-rate-budget-for-the-firm).
     bigtime_calls_per_minute: float = Field(default=25.0, gt=0)
     # Worker instances at most: the rate budget's local fallback gives each a share of the firm's rate.
@@ -144,7 +151,8 @@ def worker_settings() -> WorkerSettings:
 
 
 class ReconcileSettings(_SalesforceReader):
-    """What the scheduled reconcile needs: Salesforce (read), the state table (read) and the queue (send)."""
+    """What the scheduled reconcile needs: Salesforce (read), the state table (read), the queue (send) and
+    the mapping (its trigger: which Opportunities should have a project)."""
 
     ENV: ClassVar[dict[str, str]] = {
         **_SalesforceReader.ENV,
@@ -153,7 +161,6 @@ class ReconcileSettings(_SalesforceReader):
         "max_per_run": "RECONCILE_MAX_PER_RUN",
     }
 
-    trigger_stages: tuple[str, ...] = ("Closed Won",)
     # Salesforce's own redelivery gives up after 24 h (Outbound Messages) to 3 days (Event Relay).
     lookback_hours: float = Field(default=72.0, gt=0, le=24 * 30)
     # Leave events in flight alone: only a change older than this without a delivery counts as missed.

@@ -11,10 +11,13 @@ import click
 @click.option("-v", "--verbose", is_flag=True, help="Show debug logs.")
 def main(verbose: bool) -> None:
     """Salesforce Opportunity -> BigTime project sync: operate a stack, or run one locally."""
+    from sf_bigtime.logs import quiet_libraries
+
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    quiet_libraries()  # -v shows our debug logs, not botocore's (which hold the secrets the CLI reads)
 
 
 # Subcommands live in one module per area; register them here.

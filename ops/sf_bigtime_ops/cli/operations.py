@@ -21,7 +21,7 @@ import click
 
 from sf_bigtime.sfid import is_salesforce_id
 from sf_bigtime_ops.cli.options import Target, stack_options
-from sf_bigtime_ops.stackinfo import Stack
+from sf_bigtime_ops.stackinfo import Stack, StackError
 
 LIST_LIMIT = 25  # rows per section in human output; --json has everything
 
@@ -51,9 +51,13 @@ def status(target: Target, opportunity_id: str, org_id: str | None, no_salesforc
         if salesforce is None:
             raise click.UsageError("the stack serves several orgs: pass --org-id")
         org = org_id_of(salesforce)
-    report = opportunity_status(
-        stack.store, org, opportunity_id, salesforce=salesforce, trigger_stages=stack.info.trigger_stages
-    )
+    trigger = None
+    if salesforce is not None:
+        try:
+            trigger = stack.trigger()
+        except StackError as exc:  # the stack's record is still worth showing
+            click.secho(f"warning: {exc}", fg="yellow", err=True)
+    report = opportunity_status(stack.store, org, opportunity_id, salesforce=salesforce, trigger=trigger)
     if target.as_json:
         _print_json(stack, report)
     else:
@@ -148,18 +152,13 @@ def backfill(
     from sf_bigtime.reconcile.sweep import Sweep, SweepQuery, org_id_of
 
     stack = target.open()
-    allowed = stack.info.trigger_stages
-    unknown = [s for s in stages if s not in allowed]
-    if unknown:
-        raise click.BadParameter(
-            f"{', '.join(map(repr, unknown))} is not a trigger stage of this stack "
-            f"({', '.join(map(repr, allowed))}); the worker would skip those Opportunities",
-            param_hint="--stage",
-        )
+    try:
+        query = SweepQuery(stack.trigger(), stages=stages, closed_since=since.date() if since else None)
+    except ValueError as exc:  # a --stage the trigger does not name
+        raise click.BadParameter(str(exc), param_hint="--stage") from None
     _announce(target, stack, "backfill", dry_run)
     org = org_id_of(stack.salesforce)
     sweep = Sweep(stack.salesforce, stack.store, stack.enqueue, org)
-    query = SweepQuery(stages=stages or allowed, closed_since=since.date() if since else None)
     with _Progress("Opportunities examined") as progress:
         report = sweep.run(
             query,
@@ -209,12 +208,12 @@ def reconcile(
     from sf_bigtime.settings import ReconcileSettings
 
     stack = target.open()
+    stack.trigger()  # an unreadable mapping stops here, saying why
     _announce(target, stack, "reconcile", dry_run)
     settings = ReconcileSettings(
         table_name=stack.info.table_name,
         queue_url=stack.info.queue_url,
         salesforce_secret_arn=stack.info.salesforce_secret_arn,
-        trigger_stages=stack.info.trigger_stages,
         lookback_hours=lookback_hours or stack.info.reconcile_lookback_hours,
         grace_minutes=stack.info.reconcile_grace_minutes if grace_minutes is None else grace_minutes,
         max_per_run=max_per_run or stack.info.reconcile_max_per_run,
@@ -224,6 +223,7 @@ def reconcile(
         salesforce=stack.salesforce,
         store=stack.store,
         enqueue=stack.enqueue,
+        mappings=stack.mappings,
     )
     with _Progress("Opportunities examined") as progress:
         report = reconciler.run(dry_run=dry_run, progress=progress)

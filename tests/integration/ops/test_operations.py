@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,86 +18,16 @@ from click.testing import CliRunner
 from sf_bigtime import observability as obs
 from sf_bigtime.clients.store import StateStore
 from sf_bigtime.ingest.handler import IngestDeps, handle_http
+from sf_bigtime.mapping.source import MappingSource
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.queue.send import enqueue
 from sf_bigtime.reconcile.scheduled import Reconciler, run_scheduled
 from sf_bigtime.settings import IngestSettings, ReconcileSettings, WorkerSettings
 from sf_bigtime.sync.run import sync_opportunity
 from sf_bigtime.sync.worker import Worker
-from sf_bigtime_local.lambda_runtime import LambdaContext
 from sf_bigtime_ops.cli import main
 from tests.integration.conftest import ORG, TABLE, World
-
-STACK = "sf-bigtime-test"
-
-
-def lambda_context() -> LambdaContext:
-    return LambdaContext(function_name="sf-bigtime-test-worker", timeout_seconds=300)
-
-
-@dataclass
-class Deployed:
-    world: World
-    queue_url: str
-    dlq_url: str
-
-    def cli(self, *args: str, expect: int = 0) -> Any:
-        result = CliRunner().invoke(main, [*args, "--stack-name", STACK], catch_exceptions=False)
-        assert result.exit_code == expect, result.output
-        return result
-
-    def cli_json(self, *args: str, expect: int = 0) -> dict[str, Any]:
-        return json.loads(self.cli(*args, "--json", expect=expect).stdout)
-
-    def queued(self) -> list[SyncRequest]:
-        sqs = boto3.client("sqs")
-        out = []
-        while messages := sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
-            "Messages"
-        ):
-            out += [SyncRequest.model_validate_json(m["Body"]) for m in messages]
-            sqs.delete_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-            )
-        return out
-
-
-@pytest.fixture
-def deployed(world: World) -> Deployed:
-    sqs = boto3.client("sqs")
-    dlq = sqs.create_queue(QueueName="dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
-    queue = sqs.create_queue(QueueName="events.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
-    secret = boto3.client("secretsmanager").create_secret(
-        Name="sf",
-        SecretString=json.dumps(
-            {"consumer_key": "ck", "consumer_secret": "cs", "domain": "test.my", "instance_url": world.sf_url}
-        ),
-    )["ARN"]
-    template = {
-        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-        "Parameters": {
-            name: {"Type": "String"}
-            for name in ("SalesforceSecretArn", "TriggerStages", "SalesforceOrgIds", "ReconcileMaxPerRun")
-        },
-        "Outputs": {
-            "QueueUrl": {"Value": queue},
-            "DeadLetterQueueUrl": {"Value": dlq},
-            "TableName": {"Value": TABLE},
-        },
-    }
-    params = {
-        "SalesforceSecretArn": secret,
-        "TriggerStages": "Closed Won",
-        "SalesforceOrgIds": ORG,
-        "ReconcileMaxPerRun": "100",
-    }
-    boto3.client("cloudformation").create_stack(
-        StackName=STACK,
-        TemplateBody=json.dumps(template),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
-    )
-    return Deployed(world, queue, dlq)
+from tests.integration.ops.deployed import STACK, Deployed, lambda_context
 
 
 def test_backfill_on_a_deployed_stack_pages_skips_what_the_state_table_knows_and_is_safe_twice(
@@ -216,6 +145,7 @@ def reconciler(world: World, queue_url: str, clock: datetime, **settings: Any) -
         salesforce=ctx.salesforce,
         store=ctx.store,
         enqueue=lambda requests: enqueue(queue_url, requests),
+        mappings=MappingSource(),
         clock=lambda: clock,
     )
 

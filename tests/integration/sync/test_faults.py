@@ -38,7 +38,14 @@ def retry_until_synced(world: World, opp: str, fail: Callable[[TransientError], 
 # -- BigTime -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("status", "headers", "retry_after"),
-    [(429, {"Retry-After": "42"}, 42), (503, {"Retry-After": "7"}, 7), (503, {}, None)],
+    [
+        (429, {"Retry-After": "42"}, 42),
+        (503, {"Retry-After": "7"}, 7),
+        (503, {}, None),
+        # The HTTP-date form, measured from the reply's own Date (the server's clock).
+        (503, {"Retry-After": "Wed, 21 Oct 2026 07:30:00 GMT", "Date": "Wed, 21 Oct 2026 07:28:00 GMT"}, 120),
+        (503, {"Retry-After": "soon"}, None),
+    ],
 )
 def test_bigtime_throttling_on_create(
     world: World, status: int, headers: dict, retry_after: float | None
@@ -156,6 +163,25 @@ def test_salesforce_write_back_throttled_then_done(world: World, status: int) ->
     outcome = retry_until_synced(world, opp, check)
     assert outcome.wrote_back and not outcome.created_project and outcome.bigtime_calls == 0
     synced_once(world, opp, outcome)
+
+
+@pytest.mark.parametrize(
+    ("headers", "retry_after"),
+    [
+        ({"Retry-After": "42"}, 42),
+        ({"Retry-After": "Wed, 21 Oct 2026 07:29:30 GMT", "Date": "Wed, 21 Oct 2026 07:28:00 GMT"}, 90),
+    ],
+)
+def test_salesforce_throttling_carries_its_retry_after(
+    world: World, headers: dict[str, str], retry_after: float
+) -> None:
+    world.sf.faults.add(method="POST", path="/composite$", status=503, headers=headers)
+    opp = world.won_opportunity()
+
+    def check(exc: TransientError) -> None:
+        assert exc.code == "salesforce_unavailable" and exc.retry_after == retry_after
+
+    synced_once(world, opp, retry_until_synced(world, opp, check))
 
 
 def test_salesforce_query_timeout_is_transient(world: World) -> None:

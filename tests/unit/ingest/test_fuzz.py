@@ -22,6 +22,7 @@ from sf_bigtime.ingest.json_event import parse_json_events
 from sf_bigtime.ingest.outbound_message import parse_outbound_message
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.settings import IngestSettings
+from sf_bigtime.sfid import to_18
 
 FUZZ = settings(
     max_examples=250, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -44,9 +45,8 @@ json_values = st.recursive(
     ),
     max_leaves=20,
 )
-event_keys = st.sampled_from(
-    ["orgId", "opportunityId", "eventId", "accountId", "stageName", "lastModifiedDate"]
-)
+JSON_KEYS = ["orgId", "opportunityId", "eventId", "accountId", "stageName", "lastModifiedDate"]
+event_keys = st.sampled_from(JSON_KEYS)
 json_events = st.one_of(
     json_values,
     st.dictionaries(event_keys, json_values, max_size=6),
@@ -194,7 +194,11 @@ class Queue:
 def _deps(queue: Queue) -> IngestDeps:
     return IngestDeps(
         settings=IngestSettings(
-            queue_url="q", webhook_secret_arn="arn", allowed_org_ids=(ORG,), max_body_bytes=2_000
+            queue_url="q",
+            webhook_secret_arn="arn",
+            allowed_org_ids=(ORG,),
+            max_body_bytes=2_000,
+            event_bus_name=f"aws.partner/salesforce.com/{ORG}/0YL5f000000CabWGAS",
         ),
         api_key=lambda: API_KEY,
         signing_key=lambda: HMAC_KEY,
@@ -278,3 +282,137 @@ def test_eventbridge_entry_never_raises_for_bad_events(event: dict[str, Any]) ->
     queue = Queue()
     result = handle(event, _deps(queue))
     assert result["accepted"] == len(queue.sent)
+
+
+# ----------------------------------------------------------- valid input: parsed exactly, in any spelling
+ID_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+VALID = settings(max_examples=100, derandomize=True, deadline=None)
+
+
+def _ids(prefix: str) -> st.SearchStrategy[str]:
+    return st.text(alphabet=ID_ALPHABET, min_size=12, max_size=12).map(lambda rest: prefix + rest)
+
+
+def _spelling(id15: str) -> st.SearchStrategy[str]:
+    return st.sampled_from([id15, to_18(id15)])  # Salesforce sends either form
+
+
+@VALID
+@given(
+    opp=_ids("006"),
+    spellings=st.tuples(st.booleans(), st.booleans()),
+    extra=st.dictionaries(
+        st.text(max_size=8).filter(lambda k: k not in JSON_KEYS),
+        st.one_of(
+            st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), text
+        ),
+        max_size=3,
+    ),
+    stage=st.one_of(st.none(), st.sampled_from(["Closed Won", "  Signed  ", "Négociation"])),
+    order=st.randoms(use_true_random=False),
+)
+def test_a_valid_json_event_means_the_same_in_any_spelling(
+    opp: str, spellings: tuple[bool, bool], extra: dict[str, Any], stage: str | None, order: Any
+) -> None:
+    org = ORG[:15]
+    as_15 = {"orgId": org, "opportunityId": opp, **({"stageName": stage} if stage else {})}
+    as_18 = {
+        "orgId": to_18(org) if spellings[0] else org,
+        "opportunityId": to_18(opp) if spellings[1] else opp,
+        **({"stageName": stage} if stage else {}),
+        **extra,
+    }
+    keys = list(as_18)
+    order.shuffle(keys)
+    [a] = parse_json_events(json.dumps(as_15).encode())
+    [b] = parse_json_events(json.dumps({k: as_18[k] for k in keys}).encode())
+    ra, rb = a.to_request(), b.to_request()
+    assert (ra.org_id, ra.opportunity_id) == (to_18(org), to_18(opp)) == (rb.org_id, rb.opportunity_id)
+    assert ra.delivery_id == rb.delivery_id, "one event, one id: a resend deduplicates"
+    assert ra.stage_name == (stage.strip() if stage else None)
+
+
+def _notification(nid: str, opp: str) -> str:
+    return (
+        f'<Notification><Id>{nid}</Id><sObject xsi:type="sf:Opportunity" '
+        f'xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>{opp}</sf:Id>'
+        "<sf:StageName>Closed Won</sf:StageName></sObject></Notification>"
+    )
+
+
+@VALID
+@given(st.lists(st.tuples(_ids("04l"), _ids("006")), min_size=1, max_size=100), st.booleans())
+def test_a_valid_outbound_message_yields_one_request_per_notification(
+    notes: list[tuple[str, str]], eighteen: bool
+) -> None:
+    org = to_18(ORG[:15]) if eighteen else ORG[:15]
+    body = (
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>'
+        f'<notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>{org}</OrganizationId>'
+        + "".join(_notification(nid, opp) for nid, opp in notes)
+        + "</notifications></soapenv:Body></soapenv:Envelope>"
+    )
+    requests = parse_outbound_message(body.encode()).to_requests()
+    assert [(r.delivery_id, r.opportunity_id) for r in requests] == [(n, to_18(o)) for n, o in notes]
+    assert {r.org_id for r in requests} == {to_18(ORG[:15])} and {r.source for r in requests} == {
+        "outbound_message"
+    }
+
+
+@VALID
+@given(
+    record_ids=st.lists(st.one_of(_ids("006"), _ids("001"), st.just("006*")), max_size=6),
+    origin=st.sampled_from(["", "com/salesforce/api/soap/66.0;client=SfdcInternalAPI/", "client=sf-bigtime"]),
+    sequence=st.integers(min_value=0, max_value=2**31),
+)
+def test_a_valid_change_event_yields_one_request_per_opportunity_id(
+    record_ids: list[str], origin: str, sequence: int
+) -> None:
+    event = {
+        "detail-type": "OpportunityChangeEvent",
+        "source": f"aws.partner/salesforce.com/{ORG}/0YL5f000000CabWGAS",
+        "detail": {
+            "payload": {
+                "ChangeEventHeader": {
+                    "entityName": "Opportunity",
+                    "recordIds": record_ids,
+                    "changeType": "UPDATE",
+                    "changeOrigin": origin,
+                    "transactionKey": "0002bc33-1a2b",
+                    "sequenceNumber": sequence,
+                }
+            }
+        },
+    }
+    result = parse_relay_event(event)
+    ours = origin.endswith("sf-bigtime")
+    expected = [] if ours else [to_18(r) for r in record_ids if r.startswith("006") and r != "006*"]
+    assert [r.opportunity_id for r in result.requests] == expected
+    assert len({r.delivery_id for r in result.requests}) == len(set(expected))
+    assert len(result.requests) + len(result.skipped) == (1 if ours else len(record_ids))
+
+
+@VALID
+@given(
+    opp=_ids("006"),
+    name=st.sampled_from(
+        ["OpportunityId__c", "Opportunity_Id__c", "ns__Opportunity_ID__c", "opportunityid__c"]
+    ),
+    uuid=st.one_of(st.none(), st.uuids().map(str)),
+    extra=st.dictionaries(
+        st.text(max_size=8), st.text(st.characters(codec=None, categories=None), max_size=8), max_size=3
+    ),
+)
+def test_a_valid_platform_event_yields_its_opportunity_whatever_the_field_is_called(
+    opp: str, name: str, uuid: str | None, extra: dict[str, str]
+) -> None:
+    payload = {**extra, name: opp, **({"EventUuid": uuid} if uuid else {})}
+    event = {
+        "detail-type": "Opportunity_Won__e",
+        "source": f"aws.partner/salesforce.com/{ORG}/0YL5f000000CabWGAS",
+        "detail": {"payload": payload},
+    }
+    [request] = parse_relay_event(event).requests
+    assert request.opportunity_id == to_18(opp) and request.source == "platform_event"
+    assert request.delivery_id == (uuid or parse_relay_event(event).requests[0].delivery_id)

@@ -85,6 +85,7 @@ def deps(
         "outbound_message_secret_arn": "arn:o",
         "allowed_org_ids": f"{ORG},{SANDBOX}",
         "max_body_bytes": 10_000,
+        "event_bus_name": f"aws.partner/salesforce.com/{ORG}/0YL5f000000CabWGAS",
     }
     return IngestDeps(
         settings=IngestSettings.model_validate(values | settings),

@@ -25,7 +25,12 @@ from sf_bigtime.settings import IngestSettings
 
 events = Path(sys.argv[1]) / "events"
 deps = IngestDeps(
-    settings=IngestSettings(queue_url="q", webhook_secret_arn="a", allowed_org_ids=("00D5w000004abcd",)),
+    settings=IngestSettings(
+        queue_url="q",
+        webhook_secret_arn="a",
+        allowed_org_ids=("00D5w000004abcd",),
+        event_bus_name="aws.partner/salesforce.com/00D5w000004abcdEAA/0YL5f000000CabWGAS",
+    ),
     api_key=lambda: "REPLACE-WITH-THE-GENERATED-KEY",
     outbound_message_token=lambda: "REPLACE-WITH-THE-GENERATED-TOKEN",
     enqueue=lambda requests: ["m"] * len(requests),

@@ -315,3 +315,21 @@ def test_the_sync_and_the_stack_check_name_the_same_picklist_values() -> None:
             "LookupClientContactType": {"Billing Contact"},
         }
     )
+
+
+def test_contact_roles_of_another_shape_are_a_permanent_error_not_a_crash() -> None:
+    import pytest
+
+    from sf_bigtime.errors import PermanentError
+
+    assert OpportunitySnapshot({"OpportunityContactRoles": None}).contact_roles == []
+    for garbage in ({"records": 1}, {"records": [None]}, ["x"], "roles"):
+        with pytest.raises(PermanentError, match="unexpected shape") as info:
+            _ = OpportunitySnapshot({"OpportunityContactRoles": garbage}).contact_roles
+        assert info.value.code == "salesforce_reply"
+
+
+def test_lone_surrogates_from_salesforce_become_replacement_characters() -> None:
+    payload = project_payload(opp(Name="Acme \ud800 Build"), default_mapping(), TODAY, sync_only=False)
+    assert payload.values["Nm"] == "Acme \ufffd Build"
+    assert len(payload.fingerprint()) == 20

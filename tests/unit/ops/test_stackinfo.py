@@ -73,7 +73,7 @@ def test_a_deployed_stack_from_its_outputs_and_parameters() -> None:
         "prod-state",
     )
     assert info.salesforce_secret_arn == PARAMETERS["SalesforceSecretArn"]
-    assert info.trigger_stages == ("Closed Won", "Contract Signed")
+    assert info.configured_trigger_stages == ("Closed Won", "Contract Signed")
     assert info.org_ids == ("00D5w000004abcd", "00D5w000004abce")
     assert (info.salesforce_api_version, info.reconcile_max_per_run) == ("65.0", 250)
     assert info.describe() == "stack prod (eu-west-1)"
@@ -103,7 +103,12 @@ def test_the_local_stack_from_its_file(tmp_path: Path) -> None:
                     "table_name": "t",
                     "salesforce_secret_arn": "arn:s",
                 },
-                "settings": {"trigger_stages": ["Closed Won"], "reconcile_grace_minutes": 0.05},
+                "settings": {
+                    "trigger_stages": ["Closed Won"],
+                    "reconcile_grace_minutes": 0.05,
+                    "mapping_parameter": "",
+                    "mapping_file": "mappings/acme.yaml",
+                },
             }
         )
     )
@@ -114,6 +119,9 @@ def test_the_local_stack_from_its_file(tmp_path: Path) -> None:
         ("00D5w000004abcdEAA",),
     )
     assert info.reconcile_grace_minutes == 0.05 and info.reconcile_lookback_hours == 72.0
+    # The mapping the local functions run with, named as a deployed stack names it.
+    assert info.parameters["MappingFile"] == "mappings/acme.yaml"
+    assert "MappingParameterName" not in info.parameters
     assert info.describe() == f"local stack ({path})"
 
 

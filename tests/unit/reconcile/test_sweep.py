@@ -7,12 +7,15 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from sf_bigtime.mapping.load import build_mapping
+from sf_bigtime.mapping.model import Trigger
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.reconcile.sweep import (
     SEEN_TOLERANCE_SECONDS,
     SweepQuery,
     classify,
     delivery_id,
+    is_trigger_stage,
     parse_salesforce_datetime,
 )
 from sf_bigtime_local.fake_salesforce import soql
@@ -26,8 +29,12 @@ def record(**fields: object) -> dict[str, object]:
     return {"Id": OPP, "Name": "Deal", "StageName": "Closed Won", "LastModifiedDate": MODIFIED, **fields}
 
 
+def trigger(**fields: object) -> Trigger:
+    return build_mapping({"trigger": fields}, "(test)").trigger
+
+
 def test_backfill_query_filters_trigger_stages_without_a_project_and_by_close_date() -> None:
-    text = SweepQuery(stages=("Closed Won", "Signed's"), closed_since=date(2026, 1, 1)).soql()
+    text = SweepQuery(trigger(stages=["Closed Won", "Signed's"]), closed_since=date(2026, 1, 1)).soql()
     assert "StageName IN ('Closed Won','Signed\\'s')" in text
     assert "BigTime_Project_Id__c = null" in text and "CloseDate >= 2026-01-01" in text
     assert text.endswith("ORDER BY LastModifiedDate ASC, Id ASC")
@@ -37,16 +44,38 @@ def test_backfill_query_filters_trigger_stages_without_a_project_and_by_close_da
 def test_reconcile_query_has_a_window_and_a_limit() -> None:
     after = datetime(2026, 11, 22, 20, 0, 0, 123456, tzinfo=UTC)
     before = datetime(2026, 11, 25, 19, 50, tzinfo=UTC)
-    text = SweepQuery(stages=("Closed Won",), modified_after=after, modified_before=before, limit=2000).soql()
+    query = SweepQuery(trigger(), modified_after=after, modified_before=before, limit=2000)
+    text = query.soql()
+    assert "StageName IN ('Closed Won')" in text
     assert "LastModifiedDate >= 2026-11-22T20:00:00+00:00" in text
     assert "LastModifiedDate <= 2026-11-25T19:50:00+00:00" in text
     assert text.endswith("LIMIT 2000")
     soql.parse(text)
 
 
-def test_a_query_needs_a_stage() -> None:
-    with pytest.raises(ValueError, match="trigger stage"):
-        SweepQuery(stages=()).soql()
+def test_any_won_selects_won_stages_and_a_stage_narrows_it() -> None:
+    won = trigger(stages=[], any_won=True)
+    text = SweepQuery(won).soql()
+    assert "IsWon = true" in text and "StageName" not in text.split("WHERE")[1]
+    narrowed = SweepQuery(won, stages=("Signed",)).soql()
+    assert "StageName IN ('Signed')" in narrowed and "IsWon = true" in narrowed
+    soql.parse(text)
+    soql.parse(narrowed)
+
+
+def test_conditions_fields_are_selected_once() -> None:
+    conditions = [{"field": "Amount", "at_least": 1}, {"field": "account.Type", "equals": "X"}]
+    query = SweepQuery(trigger(conditions=[*conditions, {"field": "stagename", "is_set": True}]))
+    assert query.fields()[-2:] == ["Amount", "account.Type"]
+    assert [f.lower() for f in query.fields()].count("stagename") == 1
+    soql.parse(query.soql())
+
+
+def test_a_stage_outside_the_trigger_is_refused_with_the_trigger_named() -> None:
+    with pytest.raises(ValueError, match=r"'Prospecting' is not a trigger stage.*'Signed'"):
+        SweepQuery(trigger(stages=["Signed"]), stages=("Prospecting",))
+    assert SweepQuery(trigger(stages=["Signed"]), stages=("signed",)).stages == ("signed",)
+    assert is_trigger_stage(trigger(stages=[], any_won=True), "anything")
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,14 @@ from typing import Any
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from sf_bigtime.clients.http import HttpSession, check_base_url, describe_failure
+from sf_bigtime.clients.http import (
+    HttpSession,
+    RedirectRefused,
+    check_base_url,
+    describe_failure,
+    parse_retry_after,
+    redact,
+)
 from sf_bigtime.clients.ratelimit import Limiter
 from sf_bigtime.errors import PermanentError, TransientError
 from sf_bigtime.secrets import BigTimeApiKey, BigTimeSession
@@ -51,9 +58,15 @@ class BigTimeCallError(TransientError):
     """A transient BigTime failure that may have been applied anyway (a write that timed out)."""
 
     def __init__(
-        self, reason: str, *, maybe_applied: bool, retry_after: float | None = None, throttled: bool = False
+        self,
+        reason: str,
+        *,
+        maybe_applied: bool,
+        retry_after: float | None = None,
+        throttled: bool = False,
+        code: str = "bigtime_unavailable",
     ) -> None:
-        super().__init__(reason, code="bigtime_unavailable", retry_after=retry_after)
+        super().__init__(reason, code=code, retry_after=retry_after)
         self.maybe_applied = maybe_applied
         self.throttled = throttled  # BigTime said 429/503: slow down (the pull stops after a few)
 
@@ -112,6 +125,13 @@ class BigTimeClient:
             raise TransientError("BigTime login reply had no token", code="bigtime_auth")
         return str(token)
 
+    def _secrets(self) -> list[str | None]:
+        """What must never appear in an error reason, should BigTime echo it back."""
+        creds = self.credentials
+        if isinstance(creds, BigTimeApiKey):
+            return [creds.api_token.get_secret_value()]
+        return [creds.password.get_secret_value(), self._token]
+
     # -- transport --------------------------------------------------------------------------------
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         if self.limiter is not None:
@@ -119,6 +139,14 @@ class BigTimeClient:
         self.calls += 1
         try:
             return self._http().request(method, f"{self.base_url}{path}", **kwargs)
+        except RedirectRefused as exc:
+            # A misconfigured base_url (BigTime moved, http instead of https) or someone in between; either
+            # way a person checks the secret. BigTime answered without doing the work: nothing applied.
+            raise BigTimeCallError(
+                f"BigTime {method} {_strip_ids(path)} {exc}: check base_url in the BigTime credentials secret",
+                maybe_applied=False,
+                code="bigtime_redirect",
+            ) from None
         except requests.RequestException as exc:
             # A write may have reached BigTime before the connection broke; only a connect timeout
             # proves it did not. Being conservative costs one lookup on the retry, never a duplicate.
@@ -157,7 +185,7 @@ class BigTimeClient:
         if status < 300:
             return
         what = f"BigTime {method} {_strip_ids(path)}"
-        detail = _message(response)
+        detail = redact(_message(response), self._secrets())
         if status == 401:
             raise TransientError(
                 f"{what}: not authorised (HTTP 401); check the BigTime credentials secret",
@@ -390,11 +418,7 @@ def _message(response: requests.Response) -> str:
 
 
 def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None  # HTTP-date form: fall back to our own backoff
+    return parse_retry_after(response.headers.get("Retry-After"), date=response.headers.get("Date"))
 
 
 def _strip_ids(path: str) -> str:

@@ -26,7 +26,13 @@ from simple_salesforce.exceptions import (
 from simple_salesforce.format import format_soql
 from simple_salesforce.login import SalesforceLogin
 
-from sf_bigtime.clients.http import HttpSession, check_base_url, describe_failure
+from sf_bigtime.clients.http import (
+    HttpSession,
+    RedirectRefused,
+    check_base_url,
+    describe_failure,
+    redact,
+)
 from sf_bigtime.errors import PermanentError, TransientError
 from sf_bigtime.secrets import SalesforceClientCredentials, SalesforceJwtBearer
 
@@ -142,9 +148,20 @@ class OpportunitySnapshot:
 
     @property
     def contact_roles(self) -> list[dict[str, Any]]:
-        roles = self.record.get("OpportunityContactRoles") or {}
+        """The contact roles (Salesforce sends null for none); a reply of another shape is a
+        PermanentError saying so, not a crash further on."""
+        roles = self.record.get("OpportunityContactRoles")
+        if roles is None:
+            return []
+        items = roles.get("records") if isinstance(roles, dict) else None
+        if not isinstance(items, list) or not all(isinstance(r, dict) for r in items):
+            raise PermanentError(
+                "Salesforce returned the Opportunity's contact roles in an unexpected shape (expected "
+                "records of a subquery); nothing was synced",
+                code="salesforce_reply",
+            )
         # queryAll also returns deleted children: a removed contact role is not a contact any more.
-        return [r for r in roles.get("records") or [] if r.get("IsDeleted") is not True]
+        return [r for r in items if r.get("IsDeleted") is not True]
 
     def children(self, relationship: str) -> list[dict[str, Any]]:
         """The live records of a child subquery (line items, team members); [] if it was not queried."""
@@ -205,7 +222,10 @@ class SalesforceClient:
             raise TransientError(
                 f"Salesforce login failed ({exc.code}): check the Salesforce credentials secret",
                 code="salesforce_auth",
+                retry_after=session.retry_after(),
             ) from None
+        except RedirectRefused as exc:
+            raise _redirect("login", exc) from None
         except requests.RequestException as exc:
             raise TransientError(f"Salesforce login unreachable: {describe_failure(exc)}") from None
         self.logins += 1  # token requests do not count against the org's API limits
@@ -239,12 +259,22 @@ class SalesforceClient:
                         "Salesforce rejected a fresh session token twice", code="salesforce_auth"
                     ) from None
             except SalesforceError as exc:
-                raise _classify(what, exc) from None
+                raise _classify(what, exc, _retry_after(sf), self._secrets(sf)) from None
+            except RedirectRefused as exc:
+                raise _redirect(what, exc) from None
             except requests.RequestException as exc:
                 raise TransientError(f"Salesforce {what} failed: {describe_failure(exc)}") from None
             except ValueError as exc:  # JSON decode errors: garbage instead of an API reply
                 raise TransientError(f"Salesforce {what} returned an unreadable reply: {exc}") from None
         raise AssertionError("unreachable")
+
+    def _secrets(self, sf: Salesforce | None) -> list[str | None]:
+        """What must never appear in an error reason, should Salesforce echo it back."""
+        creds = self.credentials
+        values = [creds.consumer_key.get_secret_value(), getattr(sf, "session_id", None)]
+        if isinstance(creds, SalesforceJwtBearer):
+            return [*values, creds.private_key.get_secret_value()]
+        return [*values, creds.consumer_secret.get_secret_value()]
 
     # -- reads ------------------------------------------------------------------------------------
     def opportunity_soql(
@@ -354,7 +384,7 @@ class SalesforceClient:
         if reply is None or "compositeResponse" not in reply:
             raise TransientError("Salesforce composite write-back returned an unexpected reply")
         if failures:
-            raise _composite_error(failures)
+            raise _composite_error(failures, self._secrets(self._sf))
 
     def composite(self, subrequests: list[dict[str, Any]], *, all_or_none: bool) -> list[dict[str, Any]]:
         """One ``/composite`` request (one API call, up to 25 subrequests): each subrequest's reply, in order.
@@ -401,12 +431,32 @@ def _errors_of(content: Any) -> list[dict[str, Any]]:
     return []
 
 
-def _classify(what: str, exc: SalesforceError) -> TransientError | PermanentError:
+def _retry_after(sf: Salesforce) -> float | None:
+    """The failed reply's ``Retry-After`` (simple-salesforce's errors keep no headers; our session does)."""
+    session = getattr(sf, "session", None)
+    return session.retry_after() if isinstance(session, HttpSession) else None
+
+
+def _redirect(what: str, exc: RedirectRefused) -> TransientError:
+    # A redirect means a wrong domain or instance_url (or someone in between): a person checks the secret.
+    return TransientError(
+        f"Salesforce {what} {exc}: check domain and instance_url in the Salesforce credentials secret",
+        code="salesforce_redirect",
+    )
+
+
+def _classify(
+    what: str, exc: SalesforceError, retry_after: float | None = None, secrets: Sequence[str | None] = ()
+) -> TransientError | PermanentError:
+    """``secrets`` are taken out of Salesforce's messages (it may echo what it refused)."""
     errors = _errors_of(exc.content)
     codes = {str(e.get("errorCode", "")) for e in errors}
     message = "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in errors) or f"HTTP {exc.status}"
+    message = redact(message, secrets)
     if exc.status >= 500 or exc.status == 429 or codes & _TRANSIENT_CODES:
-        return TransientError(f"Salesforce {what} failed: {message}", code="salesforce_unavailable")
+        return TransientError(
+            f"Salesforce {what} failed: {message}", code="salesforce_unavailable", retry_after=retry_after
+        )
     if what == "query" and "INVALID_FIELD" in codes:
         message += (
             " (the mapping reads this field: check it with `sf-bigtime config check`, and that the "
@@ -449,7 +499,9 @@ def _unique(paths: Sequence[str]) -> list[str]:
     return list(seen.values())
 
 
-def _composite_error(failures: list[dict[str, Any]]) -> TransientError | PermanentError:
+def _composite_error(
+    failures: list[dict[str, Any]], secrets: Sequence[str | None] = ()
+) -> TransientError | PermanentError:
     # With allOrNone, the subrequests that did not fail themselves report PROCESSING_HALTED.
     real = [
         e
@@ -460,6 +512,7 @@ def _composite_error(failures: list[dict[str, Any]]) -> TransientError | Permane
     statuses = {int(f.get("httpStatusCode", 500)) for f in failures}
     codes = {str(e.get("errorCode", "")) for e in real}
     message = "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in real) or "composite failed"
+    message = redact(message, secrets)
     if any(s >= 500 for s in statuses) or codes & _TRANSIENT_CODES:
         return TransientError(f"Salesforce write-back failed: {message}", code="salesforce_unavailable")
     if "ENTITY_IS_DELETED" in codes:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,6 +26,7 @@ from sf_bigtime.ingest.fields import (
     OptionalAccountId,
     OptionalDateTime,
     OptionalStage,
+    PlainText,
 )
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.sfid import is_salesforce_id, to_18
@@ -76,7 +77,7 @@ class ChangeEventHeader(BaseModel):
     change_type: str = Field(alias="changeType", min_length=1)
     record_ids: list[str] = Field(default_factory=list, alias="recordIds")
     change_origin: str | None = Field(default=None, alias="changeOrigin")
-    transaction_key: str = Field(alias="transactionKey", min_length=1, max_length=128)
+    transaction_key: Annotated[str, PlainText] = Field(alias="transactionKey", min_length=1, max_length=128)
     sequence_number: int = Field(alias="sequenceNumber", ge=0)
 
 
@@ -96,7 +97,7 @@ class _PlatformEventFields(BaseModel):
     opportunity_id: str
     account_id: OptionalAccountId = None
     stage_name: OptionalStage = None
-    event_uuid: str | None = Field(default=None, max_length=MAX_DELIVERY_ID_LENGTH)
+    event_uuid: Annotated[str, PlainText] | None = Field(default=None, max_length=MAX_DELIVERY_ID_LENGTH)
 
 
 def parse_relay_event(event: dict[str, Any]) -> RelayResult:

@@ -8,6 +8,7 @@ its callout body sends ``""`` rather than leaving the key out.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -26,6 +27,22 @@ def _salesforce_id(prefix: str, what: str) -> AfterValidator:
         return to_18(value)
 
     return AfterValidator(check)
+
+
+# Characters no picklist value or event id carries, and that make text lie where it is shown: C0 and C1
+# controls (NUL; CR and LF forge log lines; ESC drives a terminal) and the bidirectional embeddings,
+# overrides and isolates (U+202A-U+202E, U+2066-U+2069, the "Trojan Source" characters). The right-to-left
+# and left-to-right *marks* (U+200E, U+200F) stay allowed: ordinary text in right-to-left languages uses them.
+_UNSAFE_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _plain(value: str) -> str:
+    if _UNSAFE_CHARACTERS.search(value):
+        raise ValueError("must not contain control characters or bidirectional overrides")
+    return value
+
+
+PlainText = AfterValidator(_plain)
 
 
 def blank_to_none(value: Any) -> Any:
@@ -54,7 +71,9 @@ OrgId = Annotated[str, _salesforce_id("00D", "org")]
 OpportunityId = Annotated[str, _salesforce_id("006", "Opportunity")]
 AccountId = Annotated[str, _salesforce_id("001", "Account")]
 OptionalAccountId = Annotated[AccountId | None, BeforeValidator(blank_to_none)]
-Stage = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_STAGE_LENGTH)]
+Stage = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_STAGE_LENGTH), PlainText
+]
 OptionalStage = Annotated[Stage | None, BeforeValidator(blank_to_none)]
 OptionalDateTime = Annotated[
     datetime | None, BeforeValidator(blank_to_none), BeforeValidator(_epoch_millis), AfterValidator(_utc)

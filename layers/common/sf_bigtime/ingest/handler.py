@@ -356,6 +356,11 @@ def handle_eventbridge(event: dict[str, Any], deps: IngestDeps, log: Any = None)
         "detail_type": event.get("detail-type"),
     }
     try:
+        if not deps.settings.event_bus_name:
+            # No rule sends events here: this one was invoked directly, with a source anyone can write.
+            raise InboundError(
+                403, "event_relay_off", "Event Relay is not set up on this stack (SalesforceEventBusName)"
+            )
         result = parse_relay_event(event)
         _check_org(result.org_id, deps.settings)
     except InboundError as exc:

@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -25,6 +25,7 @@ from sf_bigtime.ingest.fields import (
     OptionalDateTime,
     OptionalStage,
     OrgId,
+    PlainText,
     blank_to_none,
 )
 from sf_bigtime.queue.message import SyncRequest
@@ -32,7 +33,11 @@ from sf_bigtime.queue.message import SyncRequest
 MAX_EVENTS_PER_REQUEST = 100
 
 EventId = Annotated[
-    Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DELIVERY_ID_LENGTH)]
+    Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DELIVERY_ID_LENGTH),
+        PlainText,
+    ]
     | None,
     BeforeValidator(blank_to_none),
 ]
@@ -149,10 +154,43 @@ def derived_event_id(
     return "json-" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object that refuses a repeated key: parsers disagree on which of two values wins (Python's
+    takes the last, others the first), so a body with ``orgId`` twice could pass one check and mean
+    another org to the next reader."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _DuplicateKey(key)
+        data[key] = value
+    return data
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(
+        f"{name} is not a JSON value"
+    )  # NaN, Infinity: Python's parser takes them, JSON does not
+
+
 def parse_json_events(body: bytes) -> list[JsonEvent]:
     """Parse and validate a JSON body; raise :class:`InboundError` (400) naming the first problem."""
     try:
-        data = json.loads(body)
+        data = json.loads(body, object_pairs_hook=_object, parse_constant=_no_constant)
+    except _DuplicateKey as exc:
+        # The key is named only if it is one of ours: the reply echoes nothing else the sender made up.
+        known = exc.key if exc.key in _FIELD_NAMES else None
+        raise InboundError(
+            400,
+            "duplicate_key",
+            f"a key ({known or 'not one we read'}) appears more than once in one object",
+            field=known,
+        ) from None
     except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, and ints over Python's digit limit
         raise InboundError(400, "malformed_json", f"body is not valid JSON: {_short(exc)}") from None
     except RecursionError:  # nesting deep enough to exhaust the parser's stack
@@ -195,3 +233,6 @@ def _first_problem(exc: ValidationError, where: str) -> InboundError:
 
 def _short(exc: Exception) -> str:
     return str(exc)[:200]
+
+
+_FIELD_NAMES = frozenset(f.alias or name for name, f in JsonEvent.model_fields.items())

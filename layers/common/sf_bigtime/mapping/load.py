@@ -35,6 +35,8 @@ def parse_yaml(text: str, source: str) -> dict[str, Any]:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise MappingError(source, [("", f"not valid YAML: {where}{problem}")]) from None
+    except RecursionError:
+        raise MappingError(source, [("", "not a mapping: nested too deeply")]) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

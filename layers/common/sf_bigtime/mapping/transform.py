@@ -62,6 +62,15 @@ class ContactPlan:
 
 
 # -- values ------------------------------------------------------------------------------------------
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(value: str) -> str:
+    """Lone surrogates (a JSON ``"\\ud800"`` escape decodes to one) replaced by U+FFFD: no store, hash or
+    API can encode them as UTF-8."""
+    return _SURROGATE.sub("\ufffd", value)
+
+
 def text(value: Any) -> str:
     if value is None:
         return ""
@@ -100,7 +109,7 @@ def source_value(bt_field: str, source: Source, lookup: Lookup, today: str) -> A
     if value in (None, ""):
         value = source.default
     if isinstance(value, str):
-        value = value.strip()
+        value = clean_text(value).strip()
         if bt_field.endswith("Dt") and (m := _DATETIME.match(value)):
             value = m.group(1)  # a datetime mapped to a BigTime date: BigTime takes YYYY-MM-DD only
         if source.max_length:
@@ -180,7 +189,12 @@ def contact_plans(
         primary = role.get("IsPrimary") is True
         if wanted_roles is not None and not primary and role_name not in wanted_roles:
             continue
-        context = {**(role.get("Contact") or {}), "Opportunity": opp.record, "ContactRole": role}
+        contact = role.get("Contact")  # None when the integration user may not see the contact
+        context = {
+            **(contact if isinstance(contact, dict) else {}),
+            "Opportunity": opp.record,
+            "ContactRole": role,
+        }
 
         def lookup(path: str, context: dict[str, Any] = context) -> Any:
             return record_path(context, path)
@@ -188,7 +202,8 @@ def contact_plans(
         create = section_payload(section, lookup, today, sync_only=False)
         if not (create.values.get("FName") or create.values.get("SName")):
             warnings.append(
-                f"contact role {role.get('Id')} skipped: the contact has no name (or is not visible)"
+                f"contact role {clean_text(text(role.get('Id')))[:40]} skipped: the contact has no name "
+                "(or is not visible)"
             )
             continue
         key = contact_key(create.values)
@@ -269,9 +284,10 @@ def differences(current: Any, desired: dict[str, Any]) -> dict[str, Any]:
     for key, value in desired.items():
         old = have.get(key.lower())
         if isinstance(value, dict):
-            old_parts = {str(k).lower(): v for k, v in dict(old or {}).items()}
+            old = old if isinstance(old, dict) else {}  # BigTime sent no object here: every part is new
+            old_parts = {str(k).lower(): v for k, v in old.items()}
             if any(_comparable(v) != _comparable(old_parts.get(k.lower())) for k, v in value.items()):
-                merged = {k: v for k, v in dict(old or {}).items() if not isinstance(v, dict | list)}
+                merged = {k: v for k, v in old.items() if not isinstance(v, dict | list)}
                 merged = {k: v for k, v in merged.items() if k.lower() not in {x.lower() for x in value}}
                 changed[key] = {**merged, **value}
         elif _comparable(value) != _comparable(old):
@@ -302,4 +318,4 @@ def update_body(current: Any, changes: dict[str, Any]) -> dict[str, Any]:
 def fingerprint(value: Any) -> str:
     """A short, stable hash of mapped values: unchanged Salesforce data costs no BigTime call."""
     blob = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:20]

@@ -28,7 +28,7 @@ def dedup_id(delivery_id: str) -> str:
     """A valid SQS MessageDeduplicationId for a delivery id (hashed when it would not fit)."""
     if _DEDUP_OK.match(delivery_id):
         return delivery_id
-    return hashlib.sha256(delivery_id.encode()).hexdigest()
+    return hashlib.sha256(delivery_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class SyncRequest(BaseModel):

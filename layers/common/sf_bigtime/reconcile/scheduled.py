@@ -19,6 +19,7 @@ from sf_bigtime import observability as obs
 from sf_bigtime.call_metrics import emit_calls
 from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.clients.store import StateStore
+from sf_bigtime.mapping.source import MappingSource
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.reconcile.sweep import Sweep, SweepQuery, SweepReport, org_id_of
 from sf_bigtime.settings import ReconcileSettings
@@ -29,12 +30,15 @@ MAX_EXAMINED = 2000
 
 @dataclass
 class Reconciler:
-    """One per warm Lambda (or CLI run): Salesforce and state table access, and where to enqueue."""
+    """One per warm Lambda (or CLI run): Salesforce and state table access, where to enqueue, and the
+    stack's mapping, whose trigger says what to sweep (re-read each run: a changed SSM parameter applies
+    here when it applies to the worker)."""
 
     settings: ReconcileSettings
     salesforce: SalesforceClient
     store: StateStore
     enqueue: Callable[[Sequence[SyncRequest]], list[str]]
+    mappings: MappingSource
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     org_id: str | None = None
 
@@ -54,7 +58,7 @@ class Reconciler:
         if self.org_id is None:
             self.org_id = org_id_of(self.salesforce)
         query = SweepQuery(
-            stages=self.settings.trigger_stages,
+            trigger=self.mappings.load().trigger,
             modified_after=now - timedelta(hours=lookback),
             modified_before=now - timedelta(minutes=grace),
             limit=max(MAX_EXAMINED, limit),

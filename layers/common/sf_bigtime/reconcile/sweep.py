@@ -1,6 +1,15 @@
 """The sweep behind ``backfill`` and ``reconcile``: find Opportunities in a trigger stage without a BigTime
 project (SOQL, paged), decide for each whether it needs a sync request, and enqueue those.
 
+"Trigger" means the stack's mapping's ``trigger``, the very object the worker decides with (read through
+:meth:`sf_bigtime.mapping.source.MappingSource.for_stack`, TriggerStages included). Its stages (or
+``any_won``: ``IsWon = true``) go into the SOQL; its ``conditions`` are applied to each record read, by the
+worker's own :func:`~sf_bigtime.mapping.transform.trigger_check`. Conditions are filtered here rather than
+translated to SOQL on purpose: they compare the way the worker does (case-insensitively, numbers parsed
+from text, ``is_true`` on text), which SOQL does not, and one definition cannot drift from the other. The
+cost is reading Opportunities in a trigger stage that fail a condition; they are reported as skipped
+(``not_triggered``) with the worker's reason.
+
 Salesforce's delivery mechanisms all lose events in some cases (Outbound Messages give up after 24 h,
 Flow callouts after a few retries, Event Relay replays 3 days), so this is the safety net. What it
 decides, per Opportunity, from the state table (the worker's record of what it did):
@@ -27,8 +36,10 @@ from typing import Any, Literal
 
 from simple_salesforce.format import format_soql
 
-from sf_bigtime.clients.salesforce import SalesforceClient
+from sf_bigtime.clients.salesforce import OpportunitySnapshot, SalesforceClient
 from sf_bigtime.clients.store import StateStore
+from sf_bigtime.mapping.model import Trigger
+from sf_bigtime.mapping.transform import trigger_check
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.sfid import to_18
 
@@ -36,6 +47,7 @@ SWEEP_FIELDS = (
     "Id",
     "Name",
     "StageName",
+    "IsWon",
     "CloseDate",
     "AccountId",
     "LastModifiedDate",
@@ -50,19 +62,40 @@ Action = Literal["enqueue", "skip", "defer"]
 
 @dataclass(frozen=True)
 class SweepQuery:
-    """Which Opportunities to look at. Trigger stages only: the worker skips anything else."""
+    """Which Opportunities to look at: those the trigger's stages (or ``any_won``) select, without a
+    project. ``stages`` narrows that to some of the trigger's stages (``backfill --stage``)."""
 
-    stages: tuple[str, ...]
+    trigger: Trigger
+    stages: tuple[str, ...] = ()
     closed_since: date | None = None  # backfill --since: CloseDate on or after
     modified_after: datetime | None = None  # reconcile: the window's start
     modified_before: datetime | None = None  # reconcile: leave events still in flight alone
     limit: int | None = None  # examined at most (SOQL LIMIT)
 
+    def __post_init__(self) -> None:
+        outside = [s for s in self.stages if not is_trigger_stage(self.trigger, s)]
+        if outside:
+            raise ValueError(
+                f"{', '.join(map(repr, outside))} is not a trigger stage of this stack (its trigger: "
+                f"{self.trigger.describe()}); the worker would skip those Opportunities"
+            )
+
+    def fields(self) -> list[str]:
+        """The sweep's own fields and those the trigger's conditions read."""
+        unique: dict[str, str] = {}  # SOQL field names are case-insensitive; a repeated one is an error
+        for name in (*SWEEP_FIELDS, *(c.field for c in self.trigger.conditions)):
+            unique.setdefault(name.lower(), name)
+        return list(unique.values())
+
     def soql(self) -> str:
-        if not self.stages:
-            raise ValueError("at least one trigger stage is needed")
-        where = ["StageName IN {stages}", "BigTime_Project_Id__c = null"]
-        values: dict[str, Any] = {"stages": list(self.stages)}
+        where = ["BigTime_Project_Id__c = null"]
+        values: dict[str, Any] = {}
+        stages = list(self.stages) or ([] if self.trigger.any_won else list(self.trigger.stages))
+        if self.trigger.any_won:
+            where.insert(0, "IsWon = true")
+        if stages:
+            where.insert(0, "StageName IN {stages}")
+            values["stages"] = stages
         if self.closed_since is not None:
             where.append("CloseDate >= {closed_since}")
             values["closed_since"] = self.closed_since
@@ -72,14 +105,21 @@ class SweepQuery:
         if self.modified_before is not None:
             where.append("LastModifiedDate <= {modified_before}")
             values["modified_before"] = self.modified_before.astimezone(UTC).replace(microsecond=0)
-        # Oldest first, so a run that stops at its bound leaves the newest for the next one.
+        # Oldest first, so a run that stops at its bound leaves the newest for the next one. Field paths
+        # come from the validated mapping (letters, digits, _ and dots); values go through format_soql.
         text = (
-            f"SELECT {', '.join(SWEEP_FIELDS)} FROM Opportunity WHERE {' AND '.join(where)} "  # noqa: S608
+            f"SELECT {', '.join(self.fields())} FROM Opportunity WHERE {' AND '.join(where)} "  # noqa: S608
             "ORDER BY LastModifiedDate ASC, Id ASC"
         )
         if self.limit is not None:
             text += f" LIMIT {int(self.limit)}"
         return format_soql(text, **values)
+
+
+def is_trigger_stage(trigger: Trigger, stage: str) -> bool:
+    """Whether ``stage`` can trigger (any stage can with ``any_won``: SOQL's ``IsWon`` decides then).
+    Stage names compare case-insensitively, as in the worker and in SOQL."""
+    return trigger.any_won or any(stage.casefold() == s.casefold() for s in trigger.stages)
 
 
 @dataclass
@@ -91,7 +131,7 @@ class Candidate:
     last_modified: str
     salesforce_status: str | None
     action: Action
-    code: str  # missed | changed | retry | mapped | in_progress | retrying | failed | seen
+    code: str  # missed | changed | retry | mapped | in_progress | retrying | failed | seen | not_triggered
     reason: str
     delivery_id: str
     account_id: str | None = None
@@ -120,6 +160,16 @@ class SweepReport:
 def delivery_id(opportunity_id: str, last_modified: str) -> str:
     """The same id for the same version of the Opportunity, whoever sweeps it and how often."""
     return f"sweep:{to_18(opportunity_id)}:{last_modified}"
+
+
+def decide(
+    record: dict[str, Any], state: dict[str, Any] | None, trigger: Trigger, *, include_failed: bool = False
+) -> tuple[Action, str, str]:
+    """:func:`classify`, once the worker's own trigger check passes: one it would skip is not enqueued."""
+    not_triggered = trigger_check(OpportunitySnapshot(record), trigger)
+    if not_triggered is not None:
+        return "skip", "not_triggered", f"the worker would skip it: {not_triggered}"
+    return classify(record, state, include_failed=include_failed)
 
 
 def classify(
@@ -201,7 +251,9 @@ class Sweep:
             batch: list[Candidate] = []
             for record in records:
                 opp_id = to_18(record["Id"])
-                action, code, reason = classify(record, states.get(opp_id), include_failed=include_failed)
+                action, code, reason = decide(
+                    record, states.get(opp_id), query.trigger, include_failed=include_failed
+                )
                 if action == "enqueue" and max_enqueue is not None and report.enqueued >= max_enqueue:
                     action, reason = "defer", f"over this run's limit of {max_enqueue}: {reason}"
                 candidate = _candidate(record, action, code, reason)
