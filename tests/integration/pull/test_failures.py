@@ -16,7 +16,7 @@ from sf_bigtime.pull.run import PullFailed
 from sf_bigtime.pull.scheduled import run_scheduled
 from sf_bigtime_local.fake_bigtime import FakeBigTime
 from sf_bigtime_local.fake_salesforce import FakeSalesforce
-from tests.integration.conftest import BT_REALM, ORG
+from tests.integration.conftest import BT_REALM, ORG, SF_CONSUMER_KEY, SF_CONSUMER_SECRET
 from tests.integration.pull.conftest import Pulls
 
 THROTTLED = {
@@ -219,7 +219,13 @@ def test_a_scheduled_run_waits_while_the_org_is_over_its_api_budget_but_a_reques
     pulls: Pulls,
 ) -> None:
     pulls.world.use_salesforce(
-        FakeSalesforce(org_id=ORG, api_version="66.0", client_id="ck", client_secret="cs", daily_api_limit=20)
+        FakeSalesforce(
+            org_id=ORG,
+            api_version="66.0",
+            client_id=SF_CONSUMER_KEY,
+            client_secret=SF_CONSUMER_SECRET,
+            daily_api_limit=20,
+        )
     )
     pid = pulls.project()
     for _ in range(16):  # the firm's other integrations: 80 % of the day's calls

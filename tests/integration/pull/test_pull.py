@@ -11,7 +11,7 @@ import pytest
 
 from sf_bigtime.clients.salesforce import salesforce_datetime
 from sf_bigtime_local.fake_salesforce import FakeSalesforce
-from tests.integration.conftest import ORG
+from tests.integration.conftest import ORG, SF_CONSUMER_KEY, SF_CONSUMER_SECRET
 from tests.integration.pull.conftest import Pulls
 
 REPORT = {"mode": "report", "report": {"id": 1}}
@@ -227,7 +227,9 @@ def test_opted_in_figures_are_copied_onto_the_opportunity_only_when_they_change(
         "<label>BigTime Hours</label><precision>16</precision><scale>2</scale><type>Number</type></CustomField>"
     )
     pulls.world.use_salesforce(
-        FakeSalesforce(org_id=ORG, client_id="ck", client_secret="cs", metadata_dir=objects)
+        FakeSalesforce(
+            org_id=ORG, client_id=SF_CONSUMER_KEY, client_secret=SF_CONSUMER_SECRET, metadata_dir=objects
+        )
     )
     pid = pulls.project()
     pulls.world.bt.log_time(pid, 5, 500)
