@@ -10,11 +10,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
+from sf_bigtime.errors import SecretError as SecretError  # raised here, defined there (pydantic-free)
+
 SECRET_CACHE_SECONDS = 300
-
-
-class SecretError(RuntimeError):
-    """A secret is missing, unreadable or lacks a key; the message names the key, never a value."""
 
 
 class WebhookSecret(BaseModel):
