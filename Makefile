@@ -118,12 +118,12 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed ## the whole suite: lint, typech
 	SAM_CLI=$(abspath $(SAM)) $(VENV)/bin/pytest -n 2 --dist loadgroup
 
 .PHONY: bench
-bench: $(VENV)/.installed ## benchmarks; figures land in benchmarks/results/
-	$(PY) benchmarks/sync_latency.py
+bench: $(VENV)/.installed ## every benchmark, side by side with its target (about 3 minutes) -> benchmarks/results/
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 .PHONY: bench-ingest
-bench-ingest: $(VENV)/.installed ## ingest's import time vs a minimal SQS handler -> benchmarks/results/ingest-import.json
-	$(PY) benchmarks/ingest_import.py
+bench-ingest: $(VENV)/.installed ## only the cold-import and ingest-latency benchmarks
+	$(PY) -m benchmarks --only cold-import ingest-latency
 
 .PHONY: openapi
 openapi: $(VENV)/.installed ## regenerate docs/openapi.json from the JSON endpoint's models
