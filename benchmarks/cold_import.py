@@ -11,7 +11,8 @@ Each run is a fresh ``python -S -B -X importtime`` with Lambda's search path: th
 (/var/task), the layer (/opt/python), then the runtime's own packages (boto3, botocore and their
 dependencies, taken from .venv). The figure is the cumulative import time of ``app``, which includes its
 module-level work (the SQS client); runs of every handler alternate with the minimal handler after one
-discarded warm-up each, and medians are compared. For ingest, the cold path (import + the first request of
+discarded warm-up each. The ratio compares the fastest run of each (other processes on a shared machine
+only ever add time, and they add more to a longer import); the medians are in the results file. For ingest, the cold path (import + the first request of
 each entry point, secrets and SQS stubbed) is measured too: the entry points' parsers load on first use.
 """
 
@@ -158,16 +159,21 @@ def run(quick: bool) -> list[Figure]:
     def median(name: str, key: str = "import_ms") -> float:
         return statistics.median(s[key] for s in samples[name])
 
-    base = median("minimal")
+    def best(name: str, *keys: str) -> float:
+        return min(sum(s[k] for k in keys) for s in samples[name])
+
+    base = best("minimal", "import_ms")
     figures: list[Figure] = []
     for handler in HANDLERS:
         for variant in layers:
             name = f"{handler}, {variant}"
-            ratio = round(median(name) / base, 2)
+            ratio = round(best(name, "import_ms") / base, 2)
             detail = {
+                "import_ms_min": round(best(name, "import_ms"), 1),
                 "import_ms_median": round(median(name), 1),
-                "import_ms_min": round(min(s["import_ms"] for s in samples[name]), 1),
-                "minimal_import_ms_median": round(base, 1),
+                "minimal_import_ms_min": round(base, 1),
+                "minimal_import_ms_median": round(median("minimal"), 1),
+                "ratio_of_medians": round(median(name) / median("minimal"), 2),
                 "process_ms_median": round(median(name, "process_ms"), 1),
                 "runs": runs,
             }
@@ -179,7 +185,7 @@ def run(quick: bool) -> list[Figure]:
                 figures.append(Figure("cold import", name, ratio, "x minimal handler", detail=detail))
     for route in SAMPLES:
         name = f"ingest, bytecode, first {route}"
-        cold = median(name) + median(name, "first_request_ms")
+        cold = best(name, "import_ms", "first_request_ms")
         figures.append(
             Figure(
                 "cold import",
@@ -187,11 +193,20 @@ def run(quick: bool) -> list[Figure]:
                 round(cold / base, 2),
                 "x minimal handler",
                 detail={
+                    "import_and_first_request_ms_min": round(cold, 1),
                     "import_ms_median": round(median(name), 1),
                     "first_request_ms_median": round(median(name, "first_request_ms"), 1),
                     "note": "the minimal handler's first send is not counted: this overstates ingest's share",
                 },
             )
         )
-    figures.append(Figure("cold import", "minimal handler (boto3 + SQS client)", round(base, 1), "ms"))
+    figures.append(
+        Figure(
+            "cold import",
+            "minimal handler (boto3 + SQS client), fastest run",
+            round(base, 1),
+            "ms",
+            detail={"median": round(median("minimal"), 1), "runs": runs},
+        )
+    )
     return figures
