@@ -118,7 +118,7 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed ## the whole suite: lint, typech
 	SAM_CLI=$(abspath $(SAM)) $(VENV)/bin/pytest -n 2 --dist loadgroup
 
 .PHONY: bench
-bench: $(VENV)/.installed ## every benchmark, side by side with its target (about 3 minutes) -> benchmarks/results/
+bench: $(VENV)/.installed ## every benchmark, side by side with its target (about 2 minutes; BENCH_ARGS=--quick: 1) -> benchmarks/results/
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
 .PHONY: bench-ingest
