@@ -90,9 +90,36 @@ scan: $(SCAN_VENV)/.installed ## static scans of template.yaml: cfn-lint with in
 	$(CHECKOV_ENV) $(SCAN_VENV)/bin/checkov --file template.yaml --framework cloudformation --skip-download \
 	  --compact --quiet
 
+# The layer and the functions build with make (layers/common/Makefile, functions/Makefile), no Docker: their
+# recipes call python3.13, which the SAM venv provides, so it goes first on PATH.
 .PHONY: build
-build: $(SAM_VENV)/.installed ## sam build (python builder, no Docker)
-	$(SAM_ENV) $(SAM) build --template template.yaml
+build: $(SAM_VENV)/.installed ## sam build: the layer (locked dependencies, byte code) and the functions, no Docker
+	PATH="$(abspath $(SAM_VENV))/bin:$$PATH" $(SAM_ENV) $(SAM) build --template template.yaml
+
+# The layer's dependencies, locked for the Lambda platform (python3.13 on arm64: manylinux, glibc 2.34) with
+# the hash of every file: run `make lock` after editing layers/common/requirements.txt (tests fail until
+# the lock matches it); `make lock LOCK_ARGS=--upgrade` moves every transitive pin to its newest release.
+# The layer build installs exactly this file, with `pip install --require-hashes`.
+# LAYER_NOT_SHIPPED: dependencies of our dependencies that no code path of ours imports, left out of the
+# lock and so of the layer (tests/unit/test_layer_lock.py imports every module of the layer without them):
+#   platformdirs, requests-toolbelt: zeep imports them only for its WSDL cache and multipart SOAP replies,
+#     which simple-salesforce reaches only through its Metadata API (Salesforce.mdapi), never used here;
+#   pycparser: cffi parses C declarations with it only for FFI.cdef() at run time; cryptography loads its
+#     compiled bindings through _cffi_backend and never calls it.
+LAYER_LOCK        := layers/common/requirements.lock
+LAYER_NOT_SHIPPED := platformdirs pycparser requests-toolbelt
+LOCK_ARGS ?=
+
+.PHONY: lock
+lock: $(VENV)/.installed ## re-lock the layer's dependencies (every transitive package, with hashes) after editing layers/common/requirements.txt
+	cd layers/common && ../../$(VENV)/bin/uv pip compile requirements.txt --quiet --generate-hashes \
+	  --python-version 3.13 --python-platform aarch64-manylinux_2_34 \
+	  $(addprefix --no-emit-package ,$(LAYER_NOT_SHIPPED)) \
+	  --custom-compile-command 'make lock' --output-file requirements.lock $(LOCK_ARGS)
+	{ echo "# requirements.txt sha256: $$(sha256sum layers/common/requirements.txt | cut -d' ' -f1)"; \
+	  echo "# not shipped (Makefile, LAYER_NOT_SHIPPED): $(LAYER_NOT_SHIPPED)"; \
+	  grep -v -e '^# requirements.txt sha256: ' -e '^# not shipped ' $(LAYER_LOCK); } > $(LAYER_LOCK).tmp
+	mv $(LAYER_LOCK).tmp $(LAYER_LOCK)
 
 .PHONY: typecheck
 typecheck: $(VENV)/.installed ## mypy: --strict on the layer package (it ships py.typed), and the operator package
@@ -113,20 +140,20 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed ## the w
 	SAM_CLI=$(abspath $(SAM)) $(VENV)/bin/pytest -n 2 --dist loadgroup
 
 .PHONY: bench
-bench: $(VENV)/.installed ## benchmarks; figures land in benchmarks/results/
-	$(PY) benchmarks/sync_latency.py
+bench: $(VENV)/.installed ## every benchmark, side by side with its target (about 8 minutes; BENCH_ARGS=--quick: 2) -> benchmarks/results/
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 .PHONY: bench-pull
 bench-pull: $(VENV)/.installed ## Salesforce and BigTime calls per pull run, 500 projects -> benchmarks/results/pull-calls.json
-	$(PY) benchmarks/pull_calls.py
+	$(PY) -m benchmarks --only pull-calls
 
 .PHONY: bench-ingest
-bench-ingest: $(VENV)/.installed ## ingest's import time vs a minimal SQS handler -> benchmarks/results/ingest-import.json
-	$(PY) benchmarks/ingest_import.py
+bench-ingest: $(VENV)/.installed ## only the cold-import and ingest-latency benchmarks
+	$(PY) -m benchmarks --only cold-import ingest-latency
 
 .PHONY: bench-hostile
 bench-hostile: $(VENV)/.installed ## ingest's time to refuse each hostile-corpus request -> benchmarks/results/hostile-ingest.json
-	$(PY) benchmarks/hostile_ingest.py
+	$(PY) -m benchmarks --only hostile-ingest
 
 .PHONY: openapi
 openapi: $(VENV)/.installed ## regenerate docs/openapi.json from the JSON endpoint's models

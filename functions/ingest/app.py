@@ -1,6 +1,7 @@
 """Ingest Lambda: Salesforce -> (API Gateway | EventBridge) -> here -> SQS. Thin: logic is in sf_bigtime.ingest.handler.
 
-Imports only what ingest uses (tests/unit/test_ingest_imports.py; `make bench-ingest` measures it).
+Imports only what ingest uses (tests/unit/ingest/test_imports.py; `make bench` measures it). Settings and
+secrets are pydantic models, loaded with the first request like the entry points' parsers.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from sf_bigtime.ingest.handler import IngestDeps, handle
 from sf_bigtime.logs import quiet_libraries
 from sf_bigtime.observability import INGEST, NAMESPACE, Emitter, function_metrics
 from sf_bigtime.queue.send import SQS_CONFIG, enqueue
-from sf_bigtime.secrets import outbound_message_tokens, signing_keys, webhook_api_keys
-from sf_bigtime.settings import IngestSettings
 
 quiet_libraries()  # botocore would log the secrets' values at DEBUG
 logger = Logger(service=INGEST)
@@ -29,6 +28,9 @@ sqs = boto3.client("sqs", config=SQS_CONFIG)
 
 @lru_cache(maxsize=1)
 def _deps() -> IngestDeps:
+    from sf_bigtime.secrets import outbound_message_tokens, signing_keys, webhook_api_keys
+    from sf_bigtime.settings import IngestSettings
+
     settings = IngestSettings.from_env()
     signing, token = settings.signing_secret_arn, settings.outbound_message_secret_arn
     return IngestDeps(

@@ -1,6 +1,6 @@
 """The JSON endpoint's OpenAPI 3.1 document, generated from the pydantic models ingest validates with.
 
-Never imported by the ingest function (tests/unit/test_ingest_imports.py): it is for people and tools.
+Never imported by the ingest function (tests/unit/ingest/test_imports.py): it is for people and tools.
 ``python -m sf_bigtime_ops.openapi > docs/openapi.json`` (``make openapi``) regenerates the committed
 copy; tests/unit/test_openapi.py fails when the two differ.
 """

@@ -26,7 +26,7 @@ def test_runtime_and_architecture(t: Template) -> None:
     assert g["Runtime"] == "python3.13"
     assert g["Architectures"] == ["arm64"]
     layer = t.resource("CommonLayer")
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    assert layer["Metadata"]["BuildMethod"] == "makefile"  # layers/common/Makefile
     assert t.props("CommonLayer")["ContentUri"] == "layers/common/"
 
 

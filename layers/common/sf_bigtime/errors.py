@@ -1,4 +1,6 @@
-"""The two kinds of failure the worker distinguishes (docs/decisions.md#transient-and-permanent-errors)."""
+"""The two kinds of failure the worker distinguishes (docs/decisions.md#transient-and-permanent-errors),
+and the error of an unusable secret (here rather than in ``sf_bigtime.secrets`` so that ingest can catch it
+without loading pydantic before its first request)."""
 
 from __future__ import annotations
 
@@ -34,3 +36,7 @@ class PermanentError(SyncError):
     """
 
     kind = "permanent"
+
+
+class SecretError(RuntimeError):
+    """A secret is missing, unreadable or lacks a key; the message names the key, never a value."""

@@ -27,7 +27,8 @@ def _split(value: object) -> object:
 class IngestSettings(BaseModel):
     """What the ingest function needs: where to enqueue, which orgs may call, where its secret is."""
 
-    model_config = ConfigDict(frozen=True)
+    # Each function builds its own settings model on first use, never the other functions'.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     queue_url: str = Field(min_length=1)
     webhook_secret_arn: str = Field(min_length=1)
@@ -71,7 +72,7 @@ class IngestSettings(BaseModel):
 class _SalesforceReader(BaseModel):
     """Settings shared by the functions that read Salesforce and use the state table and the queue."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # as IngestSettings
 
     # Field name -> environment variable; subclasses add their own.
     ENV: ClassVar[dict[str, str]] = {

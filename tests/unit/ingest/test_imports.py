@@ -1,6 +1,7 @@
-"""The ingest function imports only what it uses: checked on the module graph, deterministically, in a fresh
-interpreter that loads functions/ingest/app.py the way Lambda does and then serves one request of each kind.
-(Import *time* is measured by `make bench-ingest`, not asserted here: timings are not deterministic.)"""
+"""The ingest function imports only what it uses, and each entry point's parser only when that entry point
+is first used: checked on the module graph, deterministically, in fresh interpreters that load
+functions/ingest/app.py the way Lambda does and then serve requests. (Import *time* is measured by
+`make bench`, not asserted here: timings are not deterministic.)"""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import json
 import os
 import subprocess
 import sys
+
+import pytest
 
 from sf_bigtime_local.template import REPO_ROOT
 
@@ -35,14 +38,19 @@ deps = IngestDeps(
     outbound_message_token=lambda: "REPLACE-WITH-THE-GENERATED-TOKEN",
     enqueue=lambda requests: ["m"] * len(requests),
 )
-statuses = [
-    handle(json.loads((events / "apigw-json-event.json").read_text()), deps)["statusCode"],
-    handle(json.loads((events / "apigw-outbound-message.json").read_text()), deps)["statusCode"],
-    handle(json.loads((events / "eventbridge-cdc-update.json").read_text()), deps)["accepted"],
-    handle(json.loads((events / "eventbridge-platform-event.json").read_text()), deps)["accepted"],
-]
-print(json.dumps({"after_import": after_import, "after_requests": sorted(sys.modules), "statuses": statuses}))
+served = []
+for sample in sys.argv[2:]:
+    reply = handle(json.loads((events / sample).read_text()), deps)
+    served.append(reply.get("statusCode", reply.get("accepted")))
+print(json.dumps({"after_import": after_import, "after_requests": sorted(sys.modules), "served": served}))
 """
+
+SAMPLES = {
+    "json": ("apigw-json-event.json", 202),
+    "outbound_message": ("apigw-outbound-message.json", 200),
+    "eventbridge_cdc": ("eventbridge-cdc-update.json", 1),
+    "eventbridge_platform_event": ("eventbridge-platform-event.json", 1),
+}
 
 # Nothing of the worker's world: Salesforce and BigTime clients, DynamoDB, mapping, HTTP clients, the
 # Powertools utilities ingest does not use, the local stack and the OpenAPI generator.
@@ -65,13 +73,20 @@ FORBIDDEN_PREFIXES = (
     "moto",
     "click",
 )
+# Loaded by the first request of the entry point that needs them, never at import.
+PARSERS = {
+    "json": "sf_bigtime.ingest.json_event",
+    "outbound_message": "sf_bigtime.ingest.outbound_message",
+    "eventbridge": "sf_bigtime.ingest.eventbridge",
+}
+ON_FIRST_REQUEST = (*PARSERS.values(), "pydantic", "defusedxml", "sf_bigtime.settings", "sf_bigtime.secrets")
 
 
-def _probe() -> dict:
+def _probe(*samples: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     env |= {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_METRICS_DISABLED": "true"}
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, str(REPO_ROOT)],
+        [sys.executable, "-c", PROBE, str(REPO_ROOT), *samples],
         capture_output=True,
         text=True,
         env=env,
@@ -82,15 +97,37 @@ def _probe() -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _offenders(modules: list[str]) -> list[str]:
-    return [m for m in modules if any(m == p or m.startswith(p + ".") for p in FORBIDDEN_PREFIXES)]
+def _loaded(modules: list[str], prefixes: tuple[str, ...]) -> list[str]:
+    return [m for m in modules if any(m == p or m.startswith(p + ".") for p in prefixes)]
 
 
 def test_ingest_imports_nothing_it_does_not_use() -> None:
-    probe = _probe()
-    assert probe["statuses"] == [202, 200, 1, 1]  # the probe really served each kind of request
-    assert _offenders(probe["after_import"]) == []
-    assert _offenders(probe["after_requests"]) == []
-    # and what it does use is there: the SQS client is created at import (Lambda's init phase)
-    for needed in ("boto3", "defusedxml", "pydantic", "sf_bigtime.ingest.outbound_message"):
+    probe = _probe(*(sample for sample, _ in SAMPLES.values()))
+    assert probe["served"] == [status for _, status in SAMPLES.values()]  # each kind really served
+    assert _loaded(probe["after_import"], FORBIDDEN_PREFIXES) == []
+    assert _loaded(probe["after_requests"], FORBIDDEN_PREFIXES) == []
+    # the init (import) phase: boto3 and the SQS client, Powertools' logger and metrics, the handler
+    for needed in (
+        "boto3",
+        "aws_lambda_powertools.logging",
+        "sf_bigtime.ingest.handler",
+        "sf_bigtime.queue.send",
+    ):
         assert needed in probe["after_import"]
+    assert _loaded(probe["after_import"], ON_FIRST_REQUEST) == []
+    # and what the requests needed came with them
+    for needed in (*PARSERS.values(), "pydantic", "defusedxml"):
+        assert needed in probe["after_requests"]
+
+
+@pytest.mark.parametrize("route", ["json", "outbound_message", "eventbridge_cdc"])
+def test_each_entry_point_loads_only_its_own_parser(route: str) -> None:
+    sample, status = SAMPLES[route]
+    probe = _probe(sample)
+    assert probe["served"] == [status]
+    own = PARSERS["eventbridge" if route.startswith("eventbridge") else route]
+    others = tuple(parser for parser in PARSERS.values() if parser != own)
+    assert own in probe["after_requests"] and "pydantic" in probe["after_requests"]
+    assert _loaded(probe["after_requests"], others) == []
+    # defusedxml (and xml.sax) only for the SOAP entry point
+    assert ("defusedxml" in probe["after_requests"]) == (route == "outbound_message")

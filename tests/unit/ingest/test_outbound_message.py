@@ -9,12 +9,8 @@ import pytest
 from defusedxml import ElementTree
 
 from sf_bigtime.ingest.errors import InboundError
-from sf_bigtime.ingest.outbound_message import (
-    MAX_NOTIFICATIONS,
-    ack,
-    fault,
-    parse_outbound_message,
-)
+from sf_bigtime.ingest.outbound_message import MAX_NOTIFICATIONS, parse_outbound_message
+from sf_bigtime.ingest.soap import ack, fault
 from tests.paths import EVENTS
 
 ORG18 = "00D5w000004abcdEAA"

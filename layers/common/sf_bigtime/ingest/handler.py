@@ -11,7 +11,9 @@ enqueued; a server error (SQS, Secrets Manager, a bug) is a 5xx so Salesforce re
 nothing about which part failed; the log does. Bodies and credentials are never logged.
 
 It touches only SQS and its own secrets: no Salesforce, BigTime or DynamoDB code is imported here (cold
-start, blast radius); a test checks the import graph.
+start, blast radius); a test checks the import graph. Each entry point's parser (and with it pydantic, and
+defusedxml for Outbound Messages) is imported by its first request: a function serving one entry point
+never loads the others', and its init is little more than boto3's (`make bench` measures both).
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from sf_bigtime import observability as obs
+from sf_bigtime.errors import SecretError
 from sf_bigtime.ingest.auth import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -36,14 +39,13 @@ from sf_bigtime.ingest.auth import (
     signature_problem,
 )
 from sf_bigtime.ingest.errors import AuthError, InboundError
-from sf_bigtime.ingest.eventbridge import parse_relay_event
-from sf_bigtime.ingest.json_event import parse_json_events
-from sf_bigtime.ingest.outbound_message import SOAP_CONTENT_TYPE, ack, fault, parse_outbound_message
-from sf_bigtime.queue.message import SyncRequest
+from sf_bigtime.ingest.soap import SOAP_CONTENT_TYPE, ack, fault
 from sf_bigtime.queue.send import EnqueueError
-from sf_bigtime.secrets import SecretError
-from sf_bigtime.settings import IngestSettings
 from sf_bigtime.sfid import same_org
+
+if TYPE_CHECKING:  # pydantic models: loaded with the first request's parser, not at import
+    from sf_bigtime.queue.message import SyncRequest
+    from sf_bigtime.settings import IngestSettings
 
 EVENTS_ROUTE = "/salesforce/events"
 OUTBOUND_MESSAGE_ROUTE = "/salesforce/outbound-message"
@@ -168,6 +170,8 @@ def _accept_json(
     media = _media_type(headers)
     if media and media != "application/json" and not media.endswith("+json"):
         raise InboundError(415, "unsupported_media_type", "send the events as application/json")
+    from sf_bigtime.ingest.json_event import parse_json_events  # on first use (module docstring)
+
     events = parse_json_events(body)
     for ev in events:
         _check_org(ev.org_id, deps.settings)
@@ -225,6 +229,8 @@ def _accept_outbound_message(
     # Salesforce sends text/xml [I]; accept any XML type or none, refuse what is clearly not XML.
     if media and media not in _XML_TYPES and not media.endswith("+xml"):
         raise InboundError(415, "unsupported_media_type", "send the Outbound Message as text/xml")
+    from sf_bigtime.ingest.outbound_message import parse_outbound_message  # on first use (module docstring)
+
     message = parse_outbound_message(body)
     _check_org(message.org_id, deps.settings)
     return message.to_requests()
@@ -355,6 +361,8 @@ def handle_eventbridge(event: dict[str, Any], deps: IngestDeps, log: Any = None)
         "event_id": event.get("id"),
         "detail_type": event.get("detail-type"),
     }
+    from sf_bigtime.ingest.eventbridge import parse_relay_event  # on first use (module docstring)
+
     try:
         if not deps.settings.event_bus_name:
             # No rule sends events here: this one was invoked directly, with a source anyone can write.

@@ -1,4 +1,4 @@
-"""Salesforce Outbound Messages: the SOAP 1.1 ``notifications`` request and our ``Ack`` / Fault replies.
+"""Salesforce Outbound Messages: the SOAP 1.1 ``notifications`` request (replies: ``sf_bigtime.ingest.soap``).
 
 Parsed with defusedxml's SAX parser (DTDs, entity declarations and external references refused) and
 *without* namespace processing: elements are matched by local name, so the namespace URIs and
@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 from xml.sax import SAXException
 from xml.sax.handler import ContentHandler, ErrorHandler
-from xml.sax.saxutils import escape
 
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml import sax as defused_sax
@@ -32,36 +31,8 @@ from sf_bigtime.sfid import is_salesforce_id
 
 MAX_NOTIFICATIONS = 100  # the WSDL's maxOccurs
 MAX_DEPTH = 32  # a real message is 6 levels deep
-SOAP_CONTENT_TYPE = "text/xml; charset=utf-8"
 # The sObject fields we read; every other field an admin selects is skipped while streaming.
 SOBJECT_FIELDS = frozenset({"Id", "AccountId", "StageName", "LastModifiedDate"})
-
-_ACK = (
-    '<?xml version="1.0" encoding="UTF-8"?>'
-    '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
-    "<soapenv:Body>"
-    '<notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse>'
-    "</soapenv:Body></soapenv:Envelope>"
-)
-
-
-def ack() -> str:
-    """The acknowledgement Salesforce needs to stop redelivering (docs/ingest.md#replies): one ``Ack`` covers
-    every notification of the request, so send it only once all of them are on the queue."""
-    return _ACK
-
-
-def fault(message: str, *, server: bool = False) -> str:
-    """A SOAP 1.1 Fault. Salesforce shows ``faultstring`` as the delivery failure reason in Setup's
-    Outbound Messages queue, so it must tell an admin what to fix; ``server`` faults mean "try again"."""
-    code = "soapenv:Server" if server else "soapenv:Client"
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
-        "<soapenv:Body><soapenv:Fault>"
-        f"<faultcode>{code}</faultcode><faultstring>{escape(message)}</faultstring>"
-        "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
-    )
 
 
 def _notification_id(value: str) -> str:

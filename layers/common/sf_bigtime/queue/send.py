@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sf_bigtime.queue.message import SyncRequest
+if TYPE_CHECKING:  # ingest imports this module at init; the model comes with its first request
+    from sf_bigtime.queue.message import SyncRequest
 
 SQS_BATCH_LIMIT = 10
 _ENTRY_RETRIES = 3
