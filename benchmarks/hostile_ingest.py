@@ -16,7 +16,10 @@ import statistics
 import sys
 from pathlib import Path
 
-from figures import Figure, at_most, machine
+try:
+    from benchmarks.figures import Figure, at_most, machine
+except ModuleNotFoundError:  # run as a script: its folder, benchmarks/, is first on sys.path
+    from figures import Figure, at_most, machine  # type: ignore[no-redef]
 
 from sf_bigtime_local.hostile import Secrets, load_corpus, run_case
 
@@ -27,8 +30,11 @@ NOW = 1_782_900_000
 LIMIT_SECONDS = 1.0
 
 
-def run(quick: bool = False, repeats: int | None = None) -> list[Figure]:
-    repeats = repeats or (3 if quick else 20)
+def run(quick: bool) -> list[Figure]:
+    return measure(3 if quick else 20)
+
+
+def measure(repeats: int) -> list[Figure]:
     medians: dict[str, float] = {}
     wrong: dict[str, list[str]] = {}
     for case in load_corpus():
@@ -71,7 +77,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=20, help="runs per case (the median is reported)")
     parser.add_argument("--out", type=Path, default=ROOT / f"benchmarks/results/{NAME}.json")
     args = parser.parse_args()
-    figures = run(repeats=max(1, args.repeats))
+    figures = measure(max(1, args.repeats))
     for f in figures:
         mark = "ok" if f.met else "MISSED"
         print(f"{f.section:<14} {f.name:<60} {f.value:>10g} {f.unit:<6} target {f.target:<8} {mark}")
