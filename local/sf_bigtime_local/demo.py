@@ -231,7 +231,8 @@ def _pull(stack: LocalStack, info: dict[str, Any], project_id: int) -> None:
     soql = f"SELECT {fields} FROM BigTime_Project__c WHERE BigTime_Project_Id__c = {{}}"  # noqa: S608
     [record] = sf.query(format_soql(soql, str(project_id)))["records"]
     step("budget against actual, on the BigTime Project record in Salesforce")
-    click.echo(f"    status        {record['Status__c']}, lead {record['Project_Lead__c']}")
+    lead = record["Project_Lead__c"] or "none set in BigTime"
+    click.echo(f"    status        {record['Status__c']}, lead {lead}")
     click.echo(
         f"    hours         {record['Actual_Hours__c']:g} of {record['Budget_Hours__c']:g} budgeted "
         f"({record['Hours_Used_Percent__c']:g} % used)"

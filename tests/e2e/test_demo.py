@@ -16,6 +16,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
 # How Python prints a warning: "<file>:<line>: UserWarning: <message>" (any *Warning category).
 PYTHON_WARNING = re.compile(r"^\S+:\d+: \w*Warning: ", re.MULTILINE)
+# A log record of a library (botocore, urllib3, ...) as the CLI's logging prints it: "<time> INFO botocore…".
+LIBRARY_LOG_LINE = re.compile(
+    r"^\S+ \S+ (DEBUG|INFO) (botocore|boto3|urllib3|s3transfer|requests)\b", re.MULTILINE
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +56,7 @@ def test_demo_prints_no_metric_documents_and_no_python_warnings(
         assert '"_aws"' not in stream, f"an EMF metric document in the demo's {name}:\n{stream[-3000:]}"
         warning = PYTHON_WARNING.search(stream)
         assert warning is None, f"a Python warning in the demo's {name}:\n{stream[warning.start() :][:2000]}"
+        chatter = LIBRARY_LOG_LINE.search(stream)
+        assert chatter is None, (
+            f"a library's log line in the demo's {name}:\n{stream[chatter.start() :][:500]}"
+        )

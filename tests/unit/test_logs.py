@@ -34,7 +34,7 @@ def test_library_loggers_log_from_info_up_whatever_the_root_level(library_levels
         logging.root.setLevel(logging.DEBUG)
         quiet_libraries()
         for name in ("botocore", "botocore.parsers", "botocore.endpoint", "boto3.resources.action"):
-            assert logging.getLogger(name).getEffectiveLevel() == logging.INFO, name
+            assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING, name
         assert logging.getLogger("urllib3.connectionpool").getEffectiveLevel() == logging.ERROR
     finally:
         logging.root.setLevel(root)
