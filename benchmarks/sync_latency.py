@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.figures import Figure
-from benchmarks.usage import Usage, instrumented, per_unit, wrap
+from benchmarks.usage import Usage, instrumented, item_sizes, per_unit, wrap
 
 NAME = "sync-latency"
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,6 +107,18 @@ class Phases:
                         "UnitPrice": price,
                     },
                 )
+        return opp
+
+    def burst_opportunity(self, i: int, account: str) -> str:
+        """An Opportunity of the burst: not yet won, one contact role."""
+        fields = {"Name": f"Bench {i}", "AccountId": account, "StageName": "Proposal/Price Quote"}
+        opp = self.sf.create("Opportunity", fields | {"CloseDate": "2026-12-31"})
+        contact = self.sf.create(
+            "Contact", {"LastName": f"Buyer {i}", "Email": f"b{i}@bench.test", "AccountId": account}
+        )
+        self.sf.create(
+            "OpportunityContactRole", {"OpportunityId": opp, "ContactId": contact, "IsPrimary": True}
+        )
         return opp
 
     def price_book(self) -> list[str]:
@@ -244,235 +256,133 @@ def run(quick: bool) -> list[Figure]:
 
     count, lone, accounts_n, timeout = (10, 3, 4, 60.0) if quick else (40, 5, 8, 120.0)
     usage = Usage()
+    r: dict[str, Any] = {}
     with instrumented(usage):
         stack = LocalStack(StackOptions(state_file=None, extra_env={"POWERTOOLS_LOG_LEVEL": "INFO"}))
         stack.start()
         try:
             p = Phases(stack, usage)
-            idle_pull = p.pull(0)
+            r["idle pull"] = p.pull(0)
             accounts = [p.sf.create("Account", {"Name": f"Bench Account {i}"}) for i in range(accounts_n)]
-            burst_opps = []
-            for i in range(count):
-                account = accounts[i % len(accounts)]
-                opp = p.sf.create(
-                    "Opportunity",
-                    {
-                        "Name": f"Bench {i}",
-                        "AccountId": account,
-                        "StageName": "Proposal/Price Quote",
-                        "CloseDate": "2026-12-31",
-                    },
-                )
-                contact = p.sf.create(
-                    "Contact", {"LastName": f"Buyer {i}", "Email": f"b{i}@bench.test", "AccountId": account}
-                )
-                p.sf.create(
-                    "OpportunityContactRole", {"OpportunityId": opp, "ContactId": contact, "IsPrimary": True}
-                )
-                burst_opps.append(opp)
-
-            lone_usage, isolated, _ = p.lone(lone, demo=False, label="Isolated")
-            demo_usage, demo_latency, demo_opps = p.lone(lone, demo=True, label="Demo")
-            repeat_usage = p.repeat(demo_opps)
+            burst_opps = [p.burst_opportunity(i, accounts[i % accounts_n]) for i in range(count)]
+            r["lone"], r["lone latency"], _ = p.lone(lone, demo=False, label="Isolated")
+            r["demo"], r["demo latency"], demo_opps = p.lone(lone, demo=True, label="Demo")
+            r["demo"]["item_bytes"] = item_sizes(stack.description["aws"]["table_name"])
+            r["repeat"] = p.repeat(demo_opps)
             projects_before, clients_before = len(p.bt.projects), len(p.bt.clients)
-            burst_usage, latency, elapsed = p.burst(burst_opps, timeout)
+            r["burst"], latency, elapsed = p.burst(burst_opps, timeout)
             projects, clients = len(p.bt.projects) - projects_before, len(p.bt.clients) - clients_before
-            reconcile = p.reconcile()
-            pulled = p.pull(len(p.bt.projects))
+            r["reconcile"] = p.reconcile()
+            r["pull"] = p.pull(len(p.bt.projects))
         finally:
             stack.stop()
 
-    if (
-        len(latency) != count
-        or projects != count
-        or clients != accounts_n
-        or len(isolated) != lone
-        or len(demo_latency) != lone
-    ):
+    done = (len(latency), projects, clients, len(r["lone latency"]), len(r["demo latency"]))
+    if done != (count, count, accounts_n, lone, lone):
         raise RuntimeError(
-            f"the run did not complete: {len(latency)}/{count} synced, {projects} projects, {clients} clients, "
-            f"{len(isolated)}/{lone} lone events, {len(demo_latency)}/{lone} with line items"
+            f"the run did not complete: {done} of (synced, projects, clients, lone events, with line items) "
+            f"where {(count, count, accounts_n, lone, lone)} were due"
         )
-    return figures(
-        count,
-        accounts_n,
-        usage,
-        lone_usage,
-        isolated,
-        demo_usage,
-        demo_latency,
-        repeat_usage,
-        burst_usage,
-        latency,
-        elapsed,
-        reconcile,
-        idle_pull,
-        pulled,
-    )
+    return figures(r, sorted(latency.values()), elapsed, count, accounts_n, usage)
 
 
 def figures(
-    count: int,
-    accounts_n: int,
-    usage: Usage,
-    lone_usage: dict[str, Any],
-    isolated: list[float],
-    demo_usage: dict[str, Any],
-    demo_latency: list[float],
-    repeat_usage: dict[str, Any],
-    burst_usage: dict[str, Any],
-    latency: dict[str, float],
-    elapsed: float,
-    reconcile: dict[str, Any],
-    idle_pull: dict[str, Any],
-    pulled: dict[str, Any],
+    r: dict[str, Any], values: list[float], elapsed: float, count: int, accounts_n: int, usage: Usage
 ) -> list[Figure]:
-    values = sorted(latency.values())
     section = "sync (local stack)"
     metrics = sorted(f"{svc} {name} {dict(dims)}" for svc, name, dims in usage.metrics)
-
-    def ddb(used: dict[str, Any]) -> float:
-        return round(sum(used["dynamodb_requests_by_kind"].get("worker", {}).values()), 2)
-
-    return [
+    burst = f"burst of {count}"
+    out = [
         Figure(
             section,
             "lone event: Closed Won -> write-back, median",
-            round(statistics.median(isolated), 3),
+            round(statistics.median(r["lone latency"]), 3),
             "s",
-            detail={
-                "runs": len(isolated),
-                "max": round(max(isolated), 3),
-                "usage_per_opportunity": lone_usage,
-            },
+            detail={"runs": len(r["lone latency"]), "usage_per_opportunity": r["lone"]},
         ),
         Figure(
             section,
             "new project with the demo's line items: Closed Won -> write-back, median",
-            round(statistics.median(demo_latency), 3),
+            round(statistics.median(r["demo latency"]), 3),
             "s",
-            detail={"runs": len(demo_latency), "usage_per_opportunity": demo_usage},
+            detail={"runs": len(r["demo latency"]), "usage_per_opportunity": r["demo"]},
         ),
         Figure(
             section,
             "repeat event, nothing changed: worker CPU",
-            repeat_usage["cpu_ms"].get("worker", 0.0),
+            r["repeat"]["cpu_ms"].get("worker", 0.0),
             "ms/event",
-            detail={"usage_per_opportunity": repeat_usage},
+            detail={"usage_per_opportunity": r["repeat"]},
         ),
         Figure(
             section,
-            f"burst of {count}: Closed Won -> write-back, p50",
+            f"{burst}: Closed Won -> write-back, p50",
             round(statistics.median(values), 3),
             "s",
-            detail={"accounts": accounts_n, "usage_per_opportunity": burst_usage},
+            detail={"accounts": accounts_n, "usage_per_opportunity": r["burst"]},
         ),
-        Figure(section, f"burst of {count}: p95", round(values[int(0.95 * (len(values) - 1))], 3), "s"),
-        Figure(
-            section,
-            f"burst of {count}: throughput",
-            round(len(values) / elapsed, 2),
-            "Opportunities/s",
-            detail={"seconds_total": round(elapsed, 3)},
-        ),
-        Figure(
-            section,
-            "Salesforce calls per sync (lone event)",
-            lone_usage["salesforce_calls"],
-            "calls/Opportunity",
-        ),
-        Figure(
-            section, "BigTime calls per sync (lone event)", lone_usage["bigtime_calls"], "calls/Opportunity"
-        ),
-        Figure(
-            section,
-            "BigTime calls per sync (new project, the demo's line items)",
-            demo_usage["bigtime_calls"],
-            "calls/Opportunity",
-            detail={"by_route": demo_usage["bigtime_calls_by_route"]},
-        ),
-        Figure(
-            section,
-            "DynamoDB requests per sync (new project, the demo's line items)",
-            ddb(demo_usage),
-            "requests/Opportunity",
-            detail={
-                "by_kind": demo_usage["dynamodb_requests_by_kind"].get("worker", {}),
-                "request_units": demo_usage["dynamodb_request_units"].get("worker", {}),
-            },
-        ),
-        Figure(
-            section,
-            "DynamoDB requests per sync (lone event)",
-            ddb(lone_usage),
-            "requests/Opportunity",
-            detail={
-                "by_kind": lone_usage["dynamodb_requests_by_kind"].get("worker", {}),
-                "request_units": lone_usage["dynamodb_request_units"].get("worker", {}),
-            },
-        ),
-        Figure(
-            section,
-            "DynamoDB requests per repeat event (nothing changed)",
-            ddb(repeat_usage),
-            "requests/event",
-            detail={
-                "by_kind": repeat_usage["dynamodb_requests_by_kind"].get("worker", {}),
-                "request_units": repeat_usage["dynamodb_request_units"].get("worker", {}),
-            },
-        ),
-        Figure(
-            section,
-            f"Salesforce calls per sync (burst of {count})",
-            burst_usage["salesforce_calls"],
-            "calls/Opportunity",
-        ),
-        Figure(
-            section,
-            f"BigTime calls per sync (burst of {count})",
-            burst_usage["bigtime_calls"],
-            "calls/Opportunity",
-        ),
-        Figure(
-            section,
-            "worker CPU per sync (lone event)",
-            lone_usage["cpu_ms"].get("worker", 0.0),
-            "ms/Opportunity",
-        ),
-        Figure(
-            section,
-            "worker CPU per sync (new project, the demo's line items)",
-            demo_usage["cpu_ms"].get("worker", 0.0),
-            "ms/Opportunity",
-        ),
-        Figure(
-            section,
-            f"worker CPU per sync (burst of {count})",
-            burst_usage["cpu_ms"].get("worker", 0.0),
-            "ms/Opportunity",
-        ),
+        Figure(section, f"{burst}: p95", round(values[int(0.95 * (len(values) - 1))], 3), "s"),
+        Figure(section, f"{burst}: throughput", round(len(values) / elapsed, 2), "Opportunities/s"),
+    ]
+    shapes = {
+        "lone event": r["lone"],
+        "new project, the demo's line items": r["demo"],
+        "repeat event, nothing changed": r["repeat"],
+        burst: r["burst"],
+    }
+    for shape, used in shapes.items():
+        worker_ddb = used["dynamodb_requests_by_kind"].get("worker", {})
+        out += [
+            Figure(
+                section, f"Salesforce calls per sync ({shape})", used["salesforce_calls"], "calls/Opportunity"
+            ),
+            Figure(
+                section,
+                f"BigTime calls per sync ({shape})",
+                used["bigtime_calls"],
+                "calls/Opportunity",
+                detail={"by_route": used["bigtime_calls_by_route"]},
+            ),
+            Figure(
+                section,
+                f"DynamoDB requests per sync ({shape})",
+                round(sum(worker_ddb.values()), 2),
+                "requests/Opportunity",
+                detail={
+                    "by_kind": worker_ddb,
+                    "request_units": used["dynamodb_request_units"].get("worker", {}),
+                    **({"item_bytes": used["item_bytes"]} if "item_bytes" in used else {}),
+                },
+            ),
+            Figure(
+                section, f"worker CPU per sync ({shape})", used["cpu_ms"].get("worker", 0.0), "ms/Opportunity"
+            ),
+        ]
+    projects = r["pull"]["warm"]["summary"]["examined"]
+    return [
+        *out,
         Figure(
             section, "custom metrics emitted (distinct)", len(metrics), "metrics", detail={"metrics": metrics}
         ),
         Figure(
             section,
             "reconcile run, nothing missed: CPU",
-            reconcile["warm"]["cpu_ms"].get("reconcile", 0.0),
+            r["reconcile"]["warm"]["cpu_ms"].get("reconcile", 0.0),
             "ms/run",
-            detail=reconcile,
+            detail=r["reconcile"],
         ),
         Figure(
             section,
             "pull run, nothing to pull: CPU",
-            idle_pull["warm"]["cpu_ms"].get("pull", 0.0),
+            r["idle pull"]["warm"]["cpu_ms"].get("pull", 0.0),
             "ms/run",
-            detail=idle_pull,
+            detail=r["idle pull"],
         ),
         Figure(
             section,
-            f"pull run, {pulled['warm']['summary']['examined']} projects, nothing changed: BigTime calls",
-            pulled["warm"]["bigtime_calls"],
+            f"pull run, {projects} projects, nothing changed: BigTime calls",
+            r["pull"]["warm"]["bigtime_calls"],
             "calls/run",
-            detail=pulled | {"projects": pulled["warm"]["summary"]["examined"]},
+            detail=r["pull"] | {"projects": projects},
         ),
     ]

@@ -52,6 +52,7 @@ class Usage:
         self.emf_bytes: Counter[str] = Counter()
         self.emf_documents: Counter[str] = Counter()
         self.metric_emits: Counter[str] = Counter()
+        self.metric_keys: Counter[str] = Counter()  # "service name {dimensions}": emits of each metric
         self.metrics: set[tuple[str, str, tuple[tuple[str, str], ...]]] = set()  # (service, name, dims)
         self.ddb: Counter[tuple[str, str]] = Counter()  # (function, kind: operation)
         # (function, "read" | "write"), and (function, "read: <kind>" | "write: <kind>")
@@ -71,6 +72,7 @@ class Usage:
                     "emf_bytes",
                     "emf_documents",
                     "metric_emits",
+                    "metric_keys",
                     "ddb",
                     "ddb_units",
                 )
@@ -115,6 +117,7 @@ def per_unit(before: dict[str, Any], after: dict[str, Any], units: int) -> dict[
         "emf_bytes": per("emf_bytes"),
         "emf_documents": per("emf_documents", 2),
         "metric_emits": per("metric_emits", 2),
+        "metrics": sorted(k for k, v in delta("metric_keys").items() if v),
     }
 
 
@@ -209,6 +212,29 @@ class _Units:
         return item_bytes(reply.get("Item"))
 
 
+def item_sizes(table: str) -> dict[str, dict[str, int]]:
+    """The state table's items by kind (the key's prefix; idempotency records by their function), their
+    count and median and largest size in bytes: what each write to them costs in units of 1 KB."""
+    import boto3
+
+    _current.measuring = True
+    try:
+        pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=table)
+        items = [item for page in pages for item in page["Items"]]
+    finally:
+        _current.measuring = False
+    by_kind: dict[str, list[int]] = {}
+    for item in items:
+        key = item["id"]["S"]
+        prefix = key.split("#", 1)[0]
+        kind = prefix if prefix in ("opp", "acct", "task", "budget", "pull") else "idempotency"
+        by_kind.setdefault(kind, []).append(item_bytes(item))
+    return {
+        kind: {"items": len(sizes), "median": sorted(sizes)[len(sizes) // 2], "max": max(sizes)}
+        for kind, sizes in sorted(by_kind.items())
+    }
+
+
 def _read_units(size: int, consistent: bool) -> float:
     units = max(1, math.ceil(size / 4096))
     return units if consistent else units / 2
@@ -221,7 +247,7 @@ def instrumented(usage: Usage) -> Iterator[None]:
     import botocore.endpoint
 
     import sf_bigtime_local.stack as stack_module
-    from sf_bigtime.observability import Emitter
+    from sf_bigtime.observability import METRICS, Emitter
 
     original_load = stack_module.load_handler
     original_request = botocore.endpoint.Endpoint.make_request
@@ -275,12 +301,15 @@ def instrumented(usage: Usage) -> Iterator[None]:
         return result
 
     def emit(self: Emitter, name: str, value: float = 1, **dimensions: str) -> None:
+        original_emit(self, name, value, **dimensions)  # checks the name first
+        if METRICS[name].counts and value == 0:
+            return  # not published (sf_bigtime.observability.Emitter)
         with usage.lock:
             usage.metrics.add((self.service, name, tuple(sorted(dimensions.items()))))
+            usage.metric_keys[f"{self.service} {name} {dict(sorted(dimensions.items()))}"] += 1
             usage.metric_emits[getattr(_current, "function", None) or self.service] += 1
         if self.metrics is not None and getattr(_current, "function", None):
             _current.emits.append((self.service, name, value, dimensions))
-        original_emit(self, name, value, **dimensions)
 
     stdout = sys.stdout
     Emitter.emit = emit  # type: ignore[method-assign]
