@@ -144,11 +144,11 @@ def test_dashboard_shows_every_alarm(t: Template, dashboard: dict[str, Any]) -> 
 def test_the_dashboard_is_optional_and_fits_the_always_free_tier(
     t: Template, dashboard: dict[str, Any]
 ) -> None:
-    """On by default; `Dashboard=false` leaves it (and its URL) out. CloudWatch's always-free tier covers an
-    account's first three dashboards of up to 50 metrics each (a SEARCH expression counted as one)."""
-    assert t.parameter_default("Dashboard") == "true"
+    """On by default; `CreateDashboard=false` leaves it (and its URL) out. CloudWatch's always-free tier
+    covers an account's first three dashboards of up to 50 metrics each (a SEARCH expression counted as one)."""
+    assert t.parameter_default("CreateDashboard") == "true"
     assert "Dashboard" in t.render()["Resources"] and "DashboardUrl" in t.render()["Outputs"]
-    without = t.render({"Dashboard": "false"})
+    without = t.render({"CreateDashboard": "false"})
     assert "Dashboard" not in without["Resources"] and "DashboardUrl" not in without["Outputs"]
     rows = sum(len(w.get("properties", {}).get("metrics", [])) for w in dashboard["widgets"])
     assert rows <= 50, f"{rows} metrics: beyond the free tier's 50 per dashboard"
