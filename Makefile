@@ -140,7 +140,7 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed ## the w
 	SAM_CLI=$(abspath $(SAM)) $(VENV)/bin/pytest -n 2 --dist loadgroup
 
 .PHONY: bench
-bench: $(VENV)/.installed ## every benchmark, side by side with its target (about 8 minutes; BENCH_ARGS=--quick: 2) -> benchmarks/results/
+bench: $(VENV)/.installed ## every benchmark, side by side with its target (about 11 minutes; BENCH_ARGS=--quick: smaller sizes) -> benchmarks/results/
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
 .PHONY: bench-pull

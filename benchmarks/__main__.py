@@ -4,8 +4,8 @@ each module's figures (with the machine they were measured on) to ``benchmarks/r
     .venv/bin/python -m benchmarks [--quick] [--only NAME ...] [--list]
 
 A module exposes ``NAME`` and ``run(quick: bool) -> list[Figure]`` (benchmarks/figures.py). Modules run in
-the order of MODULES; ``cost`` comes last because it prices the durations and calls the others measured
-(it reads their results files). A module that fails is reported and the others still run; the exit status
+the order of MODULES, each in a process of its own; ``cost`` comes last because it prices the durations and
+calls the others measured (it reads their results files). A module that fails is reported and the others still run; the exit status
 is 1 if any failed. Missed targets are reported, not fatal: this is a measurement, not a test.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import subprocess
 import sys
 import time
 import traceback
@@ -22,6 +23,7 @@ from typing import Any
 
 from benchmarks.figures import Figure, machine
 
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 # The registry: add a module here and `make bench` runs it, prints its figures and writes its results.
@@ -34,6 +36,20 @@ MODULES = [
     "benchmarks.pull_calls",  # Salesforce and BigTime calls per pull run, 500 projects, both modes
     "benchmarks.cost",  # last: prices what the modules above measured
 ]
+
+
+def run_isolated(module_name: str, quick: bool) -> tuple[str, list[Figure], float, str | None]:
+    """:func:`run_module` in a process of its own. The local stack, moto and the functions' clients keep
+    state per process (moto's backends, cached settings, clients and secrets), so a module that starts a
+    stack after another one did would see what that one left; each module starts from nothing instead."""
+    start = time.monotonic()
+    name = str(importlib.import_module(module_name).NAME)
+    command = [sys.executable, "-m", "benchmarks", "--child", module_name, *(["--quick"] if quick else [])]
+    child = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
+    if child.returncode != 0:
+        return name, [], time.monotonic() - start, (child.stderr or child.stdout)[-6000:]
+    record = json.loads((RESULTS / f"{name}.json").read_text())
+    return name, [Figure(**f) for f in record["figures"]], time.monotonic() - start, None
 
 
 def run_module(module_name: str, quick: bool) -> tuple[str, list[Figure], float, str | None]:
@@ -85,7 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes: a smoke run of every module")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these modules (their NAME)")
     parser.add_argument("--list", action="store_true", help="list the modules and exit")
+    parser.add_argument("--child", metavar="MODULE", help=argparse.SUPPRESS)  # one module, in this process
     args = parser.parse_args(argv)
+    if args.child:
+        _, _, _, error = run_module(args.child, args.quick)
+        if error:
+            print(error, file=sys.stderr)
+        return 1 if error else 0
 
     modules = MODULES
     if args.list or args.only:
@@ -102,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for module_name in modules:
         print(f"running {module_name} ...", flush=True)
-        result = run_module(module_name, args.quick)
+        result = run_isolated(module_name, args.quick)
         name, figures, seconds, error = result
         status = f"failed:\n{error}" if error else f"{len(figures)} figures -> benchmarks/results/{name}.json"
         print(f"  {name}: {seconds:.0f} s, {status}", flush=True)

@@ -24,7 +24,7 @@ AWS_METRICS = {
         "ApproximateNumberOfMessagesNotVisible",
         "ApproximateAgeOfOldestMessage",
     },
-    "AWS/Lambda": {"Errors", "Throttles"},
+    "AWS/Lambda": {"Errors", "Throttles", "Duration"},
     "AWS/ApiGateway": {"5xx"},
 }
 # What issue 6 asks an alarm for, by the metric it watches (namespace, name, function or queue).
@@ -141,6 +141,19 @@ def test_dashboard_shows_every_alarm(t: Template, dashboard: dict[str, Any]) -> 
     assert shown == unconditional
 
 
+def test_the_dashboard_is_optional_and_fits_the_always_free_tier(
+    t: Template, dashboard: dict[str, Any]
+) -> None:
+    """On by default; `CreateDashboard=false` leaves it (and its URL) out. CloudWatch's always-free tier
+    covers an account's first three dashboards of up to 50 metrics each (a SEARCH expression counted as one)."""
+    assert t.parameter_default("CreateDashboard") == "true"
+    assert "Dashboard" in t.render()["Resources"] and "DashboardUrl" in t.render()["Outputs"]
+    without = t.render({"CreateDashboard": "false"})
+    assert "Dashboard" not in without["Resources"] and "DashboardUrl" not in without["Outputs"]
+    rows = sum(len(w.get("properties", {}).get("metrics", [])) for w in dashboard["widgets"])
+    assert rows <= 50, f"{rows} metrics: beyond the free tier's 50 per dashboard"
+
+
 def test_dashboard_placeholders_name_real_resources(t: Template) -> None:
     body = t.props("Dashboard")["DashboardBody"].value
     for ref in set(re.findall(r"\$\{([A-Za-z0-9:.]+)\}", body)):
@@ -164,9 +177,31 @@ def test_every_alarm_notifies_and_says_what_it_means_and_the_fix(t: Template) ->
         runbook_ref = re.search(r"Runbook: docs/operations\.md#([a-z0-9-]+)", description)
         assert runbook_ref and runbook_ref.group(1) in anchors, f"{name}: runbook section missing"
         assert runbook_ref.group(1) == name.removesuffix("Alarm").lower(), name
-        assert props.get("TreatMissingData") == "notBreaching", name
-        for namespace, name, dims in _alarm_metrics(props):
-            _check_declared(namespace, name, {k: "*" if isinstance(v, Tag) else v for k, v in dims.items()})
+        assert props.get("TreatMissingData") == _missing_data(_alarm_metrics(props)), name
+        for namespace, metric, dims in _alarm_metrics(props):
+            _check_declared(namespace, metric, {k: "*" if isinstance(v, Tag) else v for k, v in dims.items()})
+
+
+def _missing_data(metrics: list[tuple[str, str, dict[str, Any]]]) -> str:
+    """What a missing datapoint means for an alarm's metrics: AWS publishes its metrics when something
+    happened (an invocation, a request, an active queue) and our counts are published only when not zero,
+    so missing is "nothing happened"; a gauge of ours is published on every run, so missing is silence."""
+    gauges = [
+        name for namespace, name, _ in metrics if namespace == obs.NAMESPACE and not obs.METRICS[name].counts
+    ]
+    return "breaching" if gauges else "notBreaching"
+
+
+def test_only_pull_staleness_reads_silence_as_trouble(t: Template) -> None:
+    breaching = {
+        name
+        for name, alarm in t.of_type("AWS::CloudWatch::Alarm").items()
+        if alarm["Properties"]["TreatMissingData"] == "breaching"
+    }
+    assert breaching == {"PullStalenessAlarm"}
+    runbook = RUNBOOK.read_text()
+    section = runbook[runbook.index("### PullStaleness") :]
+    assert "stopped reporting" in section[: section.index("\n### ")]
 
 
 def _alarm_dims(props: dict[str, Any]) -> dict[str, Any]:

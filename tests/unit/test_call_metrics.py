@@ -16,6 +16,7 @@ class RecordingMetrics:
 
 def _log_calls() -> None:
     obs.drain_calls()
+    obs.drain_budget_waits()  # another test's grants on this thread are not this one's
     obs.record_call("bigtime", 120.0, 200)
     obs.record_call("bigtime", 80.0, 429)
     obs.record_call("bigtime", 30000.0, 0)  # no reply: latency counted, not throttling
@@ -37,11 +38,17 @@ def test_the_worker_gets_latency_throttling_and_the_remaining_allowance() -> Non
     assert obs.drain_calls() == []  # drained
 
 
-def test_reconcile_gets_only_the_salesforce_metrics_it_declares() -> None:
+def test_the_scheduled_functions_get_only_what_they_declare() -> None:
+    """Their runs are timed by AWS/Lambda Duration; the pull reports the org's allowance and BigTime's
+    throttling, reconcile nothing: a metric published every 15 minutes costs a metric-month."""
     metrics = RecordingMetrics()
     _log_calls()
-    emit_calls(obs.Emitter(obs.RECONCILE, metrics), None)  # no reply reported the allowance
-    assert metrics.added == [(obs.SALESFORCE_LATENCY, 45.0)]
+    emit_calls(obs.Emitter(obs.RECONCILE, metrics), (14_000, 15_000))
+    assert metrics.added == []
+    assert obs.drain_calls() == []
+    _log_calls()
+    emit_calls(obs.Emitter(obs.PULL, metrics), (14_000, 15_000))
+    assert metrics.added == [(obs.BIGTIME_THROTTLED, 1), (obs.SALESFORCE_API_REMAINING, 1000)]
     assert obs.drain_calls() == []
 
 

@@ -41,6 +41,35 @@ def test_the_emitter_refuses_what_is_not_declared(
         obs.Emitter(service).emit(name, 1, **dict.fromkeys(dims, "x"))
 
 
+def test_a_count_of_nothing_is_not_published_but_a_gauge_of_zero_is() -> None:
+    class Recording:
+        def __init__(self) -> None:
+            self.added: list[tuple[str, float]] = []
+
+        def add_metric(self, name: str, unit: str, value: float) -> None:
+            self.added.append((name, value))
+
+    recording = Recording()
+    pull = obs.Emitter(obs.PULL, recording)
+    pull.emit(obs.PULL_RECORDS_WRITTEN, 0)  # a count: nothing happened, no datapoint
+    pull.emit(obs.PULL_RECORDS_WRITTEN, 3)
+    pull.emit(obs.SALESFORCE_API_REMAINING, 0)  # a level: none left is news
+    pull.emit(obs.PULL_STALENESS, 0.0)  # a time: fresh figures, or no active project
+    assert recording.added == [
+        (obs.PULL_RECORDS_WRITTEN, 3),
+        (obs.SALESFORCE_API_REMAINING, 0),
+        (obs.PULL_STALENESS, 0.0),
+    ]
+    with pytest.raises(ValueError, match="not declared"):
+        pull.emit("NoSuchMetric", 0)  # a zero is still checked against the registry
+
+
+def test_only_counts_skip_zeros() -> None:
+    gauges = {name for name, spec in obs.METRICS.items() if spec.unit == obs.COUNT and not spec.counts}
+    assert gauges == {obs.SALESFORCE_API_REMAINING, obs.BIGTIME_BUDGET_RATE}
+    assert not any(spec.counts for spec in obs.METRICS.values() if spec.unit != obs.COUNT)
+
+
 @pytest.fixture
 def metrics(monkeypatch: pytest.MonkeyPatch) -> Iterator[Metrics]:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")

@@ -17,15 +17,17 @@ def emit_calls(emitter: obs.Emitter, salesforce_api_usage: tuple[int, int] | Non
     throttling, the waits for the BigTime rate budget and its rate, and the org's remaining API allowance
     (``(used, limit)`` from Sforce-Limit-Info, if seen).
 
-    Calls to a system whose metrics the emitter's function does not declare are dropped: reconcile talks
-    to Salesforce only, and the per-thread log is drained either way so it cannot grow.
+    What the emitter's function does not declare is dropped: the scheduled functions time their calls
+    by their run's duration, reconcile reports no allowance (the pull does), and the per-thread logs are
+    drained either way so they cannot grow.
     """
     for call in obs.drain_calls():
-        if call.system == "bigtime" and emitter.declares(obs.BIGTIME_LATENCY):
-            emitter.emit(obs.BIGTIME_LATENCY, call.elapsed_ms)
-            if call.status in THROTTLED_STATUSES:
+        if call.system == "bigtime":
+            if emitter.declares(obs.BIGTIME_LATENCY):
+                emitter.emit(obs.BIGTIME_LATENCY, call.elapsed_ms)
+            if call.status in THROTTLED_STATUSES and emitter.declares(obs.BIGTIME_THROTTLED):
                 emitter.emit(obs.BIGTIME_THROTTLED)
-        elif call.system == "salesforce":
+        elif call.system == "salesforce" and emitter.declares(obs.SALESFORCE_LATENCY):
             emitter.emit(obs.SALESFORCE_LATENCY, call.elapsed_ms)
     waits = obs.drain_budget_waits()
     if waits and emitter.declares(obs.BIGTIME_BUDGET_WAIT):
@@ -36,6 +38,6 @@ def emit_calls(emitter: obs.Emitter, salesforce_api_usage: tuple[int, int] | Non
             emitter.emit(obs.BIGTIME_BUDGET_FALLBACK, fallbacks)
         # The lowest rate this unit of work saw: a cut after throttling shows as a dip.
         emitter.emit(obs.BIGTIME_BUDGET_RATE, min(wait.rate_per_minute for wait in waits))
-    if salesforce_api_usage is not None:
+    if salesforce_api_usage is not None and emitter.declares(obs.SALESFORCE_API_REMAINING):
         used, limit = salesforce_api_usage
         emitter.emit(obs.SALESFORCE_API_REMAINING, max(0, limit - used))

@@ -6,6 +6,14 @@ which Powertools adds to everything) that emits it and its extra dimensions. Cod
 :class:`Emitter`, which refuses undeclared names or dimensions, so what the template references, what
 this module declares and what the functions print as EMF are the same set (tests check all three).
 
+A *count* (unit Count, not a gauge) is published only when it is not zero: CloudWatch bills every metric
+that receives a datapoint in an hour, and the scheduled functions run every 15 minutes, so a count of
+nothing every run would cost a metric-month each for no information. A missing datapoint of a count means
+nothing happened, and every alarm on one treats missing data as not breaching. Gauges (a level such as the
+API calls left, a time such as PullStaleness) are published whenever they are measured; PullStaleness on
+every pull run, so that its alarm treats missing data as breaching: a pull that stops reporting is stale
+(docs/decisions.md#what-the-bill-is-made-of).
+
 The module also keeps a small per-thread log of outgoing HTTP calls (system, latency, status), filled by
 ``sf_bigtime.clients.http.HttpSession``, and one of waits for the BigTime rate budget, filled by
 ``sf_bigtime.clients.ratebudget``; both are drained after each record (worker) or sweep (reconcile) into
@@ -85,6 +93,12 @@ class Metric:
     services: tuple[str, ...]
     description: str
     dimensions: tuple[str, ...] = ()  # beyond ``service``
+    gauge: bool = False  # a level in unit Count (what is left, a rate): published even when it is 0
+
+    @property
+    def counts(self) -> bool:
+        """Published only when not zero: a missing datapoint means nothing happened."""
+        return self.unit == COUNT and not self.gauge
 
 
 METRICS: dict[str, Metric] = {
@@ -114,23 +128,21 @@ METRICS: dict[str, Metric] = {
         ),
         Metric(CLIENTS_UPDATED, COUNT, (WORKER,), "Existing BigTime clients changed (sync fields)."),
         Metric(BIGTIME_CALLS, COUNT, (WORKER, PULL), "BigTime API calls spent by completed syncs and pulls."),
-        Metric(
-            SALESFORCE_CALLS,
-            COUNT,
-            (WORKER, PULL),
-            "Salesforce API calls spent by completed syncs and pulls.",
-        ),
+        # The pull's Salesforce calls (a query a run, a write when something changed) are in its log.
+        Metric(SALESFORCE_CALLS, COUNT, (WORKER,), "Salesforce API calls spent by completed syncs."),
         Metric(
             END_TO_END_LATENCY,
             MILLISECONDS,
             (WORKER,),
             "From the event reaching ingest to the result written back onto the Opportunity.",
         ),
-        Metric(BIGTIME_LATENCY, MILLISECONDS, (WORKER, PULL), "Duration of each BigTime HTTP call."),
+        # The scheduled functions' calls are timed by their run's duration (AWS/Lambda Duration, free):
+        # a latency metric of theirs would be published every 15 minutes for a query or two.
+        Metric(BIGTIME_LATENCY, MILLISECONDS, (WORKER,), "Duration of each BigTime HTTP call."),
         Metric(
             SALESFORCE_LATENCY,
             MILLISECONDS,
-            (WORKER, RECONCILE, PULL),
+            (WORKER,),
             "Duration of each Salesforce HTTP call (token requests included).",
         ),
         Metric(BIGTIME_THROTTLED, COUNT, (WORKER, PULL), "BigTime calls answered 429 or 503 (throttling)."),
@@ -145,6 +157,7 @@ METRICS: dict[str, Metric] = {
             COUNT,
             (WORKER,),
             "BigTime calls per minute the budget allowed (below BigTimeCallsPerMinute after throttling).",
+            gauge=True,
         ),
         Metric(
             BIGTIME_BUDGET_FALLBACK,
@@ -152,11 +165,13 @@ METRICS: dict[str, Metric] = {
             (WORKER,),
             "BigTime calls paced by a local bucket because the budget's DynamoDB item was unreachable.",
         ),
+        # One scheduled function reports the org's allowance when idle (the pull, which also spends most).
         Metric(
             SALESFORCE_API_REMAINING,
             COUNT,
-            (WORKER, RECONCILE, PULL),
+            (WORKER, PULL),
             "API calls left in the org's rolling 24 h allowance (Sforce-Limit-Info).",
+            gauge=True,
         ),
         Metric(EVENTS_ACCEPTED, COUNT, (INGEST,), "Events put on the queue, by Source.", ("Source",)),
         Metric(
@@ -198,7 +213,8 @@ METRICS: dict[str, Metric] = {
             PULL_STALENESS,
             SECONDS,
             (PULL,),
-            "Age of the oldest active project's figures (when the pull last read them from BigTime).",
+            "Age of the oldest active project's figures (when the pull last read them from BigTime); 0 "
+            "without active projects. Every run that reads Salesforce publishes it.",
         ),
         Metric(PULL_RECORDS_WRITTEN, COUNT, (PULL,), "BigTime Project records a pull changed in Salesforce."),
         Metric(
@@ -240,7 +256,8 @@ class Emitter:
     into one EMF document per invocation), ones with extra dimensions as their own EMF document
     (``single_metric``), because a Powertools ``Metrics`` object has one dimension set per flush.
 
-    Without a ``Metrics`` object (CLI, tests) nothing is printed, but names are still checked. With
+    Counts of zero are not published (see the module docstring). Without a ``Metrics`` object (CLI,
+    tests) nothing is printed, but names are still checked. With
     metrics disabled (``POWERTOOLS_METRICS_DISABLED``: the local stack, tests) nothing is printed either;
     each emit is logged at debug level instead, so ``sf-bigtime -v local up`` shows what the deployed
     functions would publish.
@@ -257,7 +274,7 @@ class Emitter:
 
     def emit(self, name: str, value: float = 1, **dimensions: str) -> None:
         spec = check(name, self.service, tuple(dimensions))
-        if self.metrics is None:
+        if self.metrics is None or (spec.counts and value == 0):  # a count of nothing is not published
             return
         disabled = is_metrics_disabled()
         if disabled:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
 
 from sf_bigtime import observability as obs
@@ -16,7 +17,7 @@ from sf_bigtime.pull.run import PullFailed
 from sf_bigtime.pull.scheduled import run_scheduled
 from sf_bigtime_local.fake_bigtime import FakeBigTime
 from sf_bigtime_local.fake_salesforce import FakeSalesforce
-from tests.integration.conftest import BT_REALM, ORG, SF_CONSUMER_KEY, SF_CONSUMER_SECRET
+from tests.integration.conftest import BT_REALM, ORG, SF_CONSUMER_KEY, SF_CONSUMER_SECRET, TABLE
 from tests.integration.pull.conftest import Pulls
 
 THROTTLED = {
@@ -242,14 +243,14 @@ def test_a_scheduled_run_waits_while_the_org_is_over_its_api_budget_but_a_reques
 
 # -- the scheduled function's metrics ------------------------------------------------------------------------
 class Recorder(obs.Emitter):
-    """An Emitter that keeps what was emitted (and still checks names against the registry)."""
+    """The pull's Emitter over a stand-in for Powertools Metrics: keeps what would be published (names
+    checked against the registry, counts of zero left out)."""
 
     def __init__(self) -> None:
-        super().__init__(obs.PULL)
+        super().__init__(obs.PULL, self)
         self.values: dict[str, list[float]] = {}
 
-    def emit(self, name: str, value: float = 1, **dimensions: str) -> None:
-        obs.check(name, self.service, tuple(dimensions))
+    def add_metric(self, name: str, unit: str, value: float) -> None:
         self.values.setdefault(name, []).append(value)
 
 
@@ -263,10 +264,27 @@ def test_the_scheduled_run_reports_staleness_and_counts_as_metrics(pulls: Pulls)
     assert values[obs.PULL_RECORDS_WRITTEN] == [1] and values[obs.PULL_RECORDS_FAILED] == [1]
     # The refused record was never pulled: its figures are as old as the record itself.
     assert values[obs.PULL_STALENESS][0] > 0 and summary["stalest_project"] == str(refused)
-    assert values[obs.PULL_STOPPED_EARLY] == [0] and values[obs.PULL_SKIPPED] == [0]
-    assert values[obs.SALESFORCE_CALLS] == [3] and values[obs.BIGTIME_CALLS][0] >= 4
-    assert obs.SALESFORCE_LATENCY in values and obs.BIGTIME_LATENCY in values
+    assert values[obs.BIGTIME_CALLS][0] >= 4 and summary["salesforce_calls"] == 3
+    # Counts of nothing, and per-call latencies (the run's duration times it), are not published.
+    assert not {obs.PULL_STOPPED_EARLY, obs.PULL_SKIPPED, obs.PULL_UNKNOWN_SHAPE} & set(values)
+    assert not {obs.SALESFORCE_CALLS, obs.SALESFORCE_LATENCY, obs.BIGTIME_LATENCY} & set(values)
     assert json.dumps(summary)  # the log line
+
+
+def test_nothing_to_pull_costs_one_query_and_still_reports_staleness(pulls: Pulls) -> None:
+    """An idle stack (no BigTime Project record yet): no BigTime call, no state-table item, and
+    PullStaleness 0, so that its alarm can take a pull that stops reporting for a stale one."""
+    pulls.world.bt.clear_calls()
+    emitter = Recorder()
+    before = pulls.world.sf.usage()
+    summary = run_scheduled(pulls.puller(), emitter, seconds_left=300)
+    assert (summary["examined"], summary["salesforce_calls"], summary["bigtime_calls"]) == (0, 1, 0)
+    assert pulls.world.bt.calls == [] and (pulls.world.sf.usage() - before).api_calls == 1
+    assert boto3.resource("dynamodb").Table(TABLE).scan()["Items"] == []
+    assert emitter.values == {
+        obs.PULL_STALENESS: [0.0],
+        obs.SALESFORCE_API_REMAINING: [emitter.values[obs.SALESFORCE_API_REMAINING][0]],
+    }
 
 
 def test_bigtime_unavailable_stops_a_scheduled_run_without_failing_it(pulls: Pulls) -> None:

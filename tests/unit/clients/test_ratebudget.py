@@ -119,6 +119,16 @@ def test_one_process_alone_spends_one_write_per_call(
     assert (budget.stats.grants, budget.stats.writes, budget.stats.refused) == (25, 25, 0)
 
 
+def test_the_pull_alone_spends_one_write_per_call(
+    new_budget: Callable[..., RateBudget], clock: Clock
+) -> None:
+    """It waits out its own pace (half the budget) before writing, instead of being refused first."""
+    pull = new_budget(60, "pull")
+    times = list(starts([pull], 20, clock))
+    assert (pull.stats.grants, pull.stats.writes, pull.stats.refused) == (20, 20, 0)
+    assert times[-1] - times[0] == pytest.approx(19 * 2 * per_call(60), abs=0.01)
+
+
 def test_the_item_is_small_and_readable(
     new_budget: Callable[..., RateBudget], ddb: Any, clock: Clock
 ) -> None:

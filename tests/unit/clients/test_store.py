@@ -46,6 +46,22 @@ def test_recorded_id_is_returned_to_later_claims(store: StateStore) -> None:
     assert "claim_token" not in item and item["id"] == item_key("opp", ORG, OPP)
 
 
+def test_record_returns_the_item_as_a_read_would_show_it(store: StateStore) -> None:
+    """The sync keeps what the record returns instead of reading the item again (no read after)."""
+    store.update("opp", ORG, OPP, contacts_hash="h1", tasks={"budget": {"id": "7"}})
+    claim = store.claim("opp", ORG, OPP, stale_after=60)
+    recorded = store.record("opp", ORG, OPP, claim.token, "5001", project_code="SF-1", lifecycle="active")
+    assert recorded == store.get("opp", ORG, OPP)
+    assert (
+        recorded["project_id"] == "5001"
+        and recorded["contacts_hash"] == "h1"
+        and "claim_token" not in recorded
+    )
+    # A later claim's refusal carries the item as it is, too.
+    again = store.claim("opp", ORG, OPP, stale_after=60)
+    assert again.existing == "5001" and again.item == store.get("opp", ORG, OPP)
+
+
 def test_stale_claim_is_taken_over_and_must_look_up(store: StateStore) -> None:
     store.claim("opp", ORG, OPP, stale_after=60)  # a worker that then crashed
     store.clock.now += 61  # type: ignore[attr-defined]

@@ -3,6 +3,8 @@ The same behaviour over the real clients and the HTTP fakes: tests/integration/s
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from sf_bigtime.errors import PermanentError, TransientError
@@ -63,6 +65,29 @@ def test_first_sync_creates_client_project_contacts_and_writes_back_once(mem: Me
     assert (item["last_salesforce_calls"], item["last_bigtime_calls"]) == (2, 8)
     assert item["last_changes"]["created_project"] is True and item["written_back_message"] == outcome.message
     assert mem.account_item(opp)["client_id"] == str(client["SystemId"])
+
+
+def test_a_new_project_reads_each_item_once(mem: Memory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Opportunity's item is read when the sync starts and the Account's when the client is looked
+    for; after that the claims' writes return the items (no read), and what the sync then decides from
+    (the tasks map, the contacts lease) is what a read would have shown."""
+    opp = mem.won_opportunity(Amount=1000)
+    reads: list[str] = []
+    real_get = mem.store.get
+
+    def get(kind: Any, org: str, rid: str) -> Any:
+        reads.append(kind)
+        return real_get(kind, org, rid)
+
+    monkeypatch.setattr(mem.store, "get", get)
+    outcome = mem.sync(opp)
+    assert outcome.status == "Synced" and outcome.created_project and outcome.tasks_added == 1
+    assert reads == ["opp", "acct"]
+    item = mem.item(opp)
+    assert "contacts_lease" not in item and item["tasks"] and item["contacts_hash"]
+    # A second worker with the same event finds everything recorded: nothing is created twice.
+    again = mem.sync(opp)
+    assert not again.created_project and again.tasks_added == 0 and len(mem.bt.projects) == 1
 
 
 def test_a_resync_with_nothing_changed_costs_no_bigtime_call_and_no_write_back(mem: Memory) -> None:

@@ -9,7 +9,8 @@ theoretical arrival time of the next call. A caller at time t goes at ``max(t, t
 ``tat <= t`` (idle), ``tat = tat + interval`` when it is ahead (busy: DynamoDB adds, so concurrent callers
 line up one interval apart without reading first). The new item comes back with the write, and a refused
 write returns the current one (``ReturnValuesOnConditionCheckFailure``), so a call costs one write, two when
-this process guessed the branch from a stale copy. The interval is chosen so that at most
+this process guessed the branch from a stale copy (a caller other than syncs first waits out its own
+pace as its last write left it, which would only be refused). The interval is chosen so that at most
 ``BigTimeCallsPerMinute`` calls start in any 61 seconds, bursts included (the extra second absorbs the
 jitter between a slot and BigTime counting the call). No reads, no locks, no TTL.
 
@@ -184,6 +185,12 @@ class RateBudget:
         while True:
             now = self._now()
             state = self._state
+            pace = state.pace.get(self.caller) if self.caller != "sync" else None
+            if pace is not None and pace > now:
+                # Our own pace, as our last write left it (it only moves forward): a write now would be
+                # refused, so wait first and spend one write per call, not two.
+                self._pause_until(self._retry_at(state, now, deadline))
+                continue
             interval = self.policy.interval(self.policy.factor(state, now))
             try:
                 outcome = self._reserve(state, now, interval, deadline)

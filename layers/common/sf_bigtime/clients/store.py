@@ -205,22 +205,26 @@ class StateStore:
 
     def record(
         self, kind: Kind, org_id: str, record_id: str, token: str, target_id: str, **attrs: Any
-    ) -> None:
-        """Record BigTime's id under our claim (and release it). Fails if the claim was taken over."""
+    ) -> dict[str, Any]:
+        """Record BigTime's id under our claim (and release it); returns the item as the write left it
+        (DynamoDB returns it with the write at no extra cost: no read after). Fails if the claim was taken
+        over."""
         target = _TARGET[kind]
         names = {f"#a{i}": name for i, name in enumerate(attrs)}
         values = {f":a{i}": _ddb(value) for i, value in enumerate(attrs.values())}
         sets = ", ".join(f"{n} = {v}" for n, v in zip(names, values, strict=True))
         expression = f"SET {target} = :target, updated_at = :now" + (f", {sets}" if sets else "")
-        self._conditional_update(
+        reply = self._conditional_update(
             kind,
             org_id,
             record_id,
             UpdateExpression=expression + " REMOVE claim_token, claimed_at, needs_lookup",
             ConditionExpression=Attr("claim_token").eq(token),
             ExpressionAttributeValues={":target": target_id, ":now": _num(self.clock()), **values},
+            ReturnValues="ALL_NEW",
             **({"ExpressionAttributeNames": names} if names else {}),
         )
+        return _plain(reply.get("Attributes") or {})
 
     def release(self, kind: Kind, org_id: str, record_id: str, token: str, *, uncertain: bool) -> None:
         """Give a claim back after a failure; ``uncertain`` if BigTime may have applied the write."""
@@ -365,9 +369,9 @@ class StateStore:
         except (BotoCoreError, ClientError) as exc:
             raise TransientError(f"state table write failed: {type(exc).__name__}") from None
 
-    def _conditional_update(self, kind: Kind, org_id: str, record_id: str, **kwargs: Any) -> None:
+    def _conditional_update(self, kind: Kind, org_id: str, record_id: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            self.table.update_item(Key={"id": item_key(kind, org_id, record_id)}, **kwargs)
+            return dict(self.table.update_item(Key={"id": item_key(kind, org_id, record_id)}, **kwargs))
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code == "ConditionalCheckFailedException":

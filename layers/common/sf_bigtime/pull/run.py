@@ -2,7 +2,8 @@
 
 The order of a run, and why:
 
-1. One SOQL read of the BigTime Project records (stalest first). Its reply carries ``Sforce-Limit-Info``:
+1. One SOQL read of the BigTime Project records (stalest first). Without any, the run ends here (an idle
+   stack's schedule costs one Salesforce call and nothing else). Its reply carries ``Sforce-Limit-Info``:
    a scheduled run above the org's API budget (80 % of the daily allocation by default) stops here, so
    the figures never compete with the firm's own integrations for the last calls of the day.
 2. BigTime, through :class:`~sf_bigtime.pull.bigtime.BigTimeReader` (half the stack's rate, throttling
@@ -110,6 +111,8 @@ class Puller:
         copies = self.section.opportunity
         records = read_projects(self.salesforce, scope, list(copies), forget_before)
         report.examined = len(records)
+        if not records:  # nothing to pull (no project synced yet): no BigTime call, no read times to keep
+            return
         checked = self.progress.load() if self.progress is not None else {}
         if report.scheduled and self._over_budget(report):
             report.staleness_seconds, report.stalest_project = plan.staleness(records, checked, now)

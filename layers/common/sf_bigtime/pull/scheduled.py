@@ -67,9 +67,9 @@ def build_puller(
 
 
 def emit_report(emitter: obs.Emitter, report: PullReport) -> None:
-    """A run's figures as metrics (PullStaleness only when there are active projects to measure)."""
-    if report.staleness_seconds is not None:
-        emitter.emit(obs.PULL_STALENESS, report.staleness_seconds)
+    """A run's figures as metrics. PullStaleness on every run (0 without active projects): its alarm takes
+    a pull that stops reporting for a stale one. The counts are published only when not zero."""
+    emitter.emit(obs.PULL_STALENESS, report.staleness_seconds or 0.0)
     emitter.emit(obs.PULL_RECORDS_WRITTEN, report.written)
     emitter.emit(obs.PULL_RECORDS_FAILED, report.failed)
     emitter.emit(obs.PULL_PROJECTS_UNREADABLE, report.problems)
@@ -77,7 +77,6 @@ def emit_report(emitter: obs.Emitter, report: PullReport) -> None:
     emitter.emit(obs.PULL_STOPPED_EARLY, 1 if report.stopped else 0)
     emitter.emit(obs.PULL_SKIPPED, 1 if report.skipped else 0)
     emitter.emit(obs.BIGTIME_CALLS, report.bigtime_calls)
-    emitter.emit(obs.SALESFORCE_CALLS, report.salesforce_calls)
 
 
 def run_scheduled(

@@ -11,13 +11,16 @@ an Account and the project of an Opportunity:
 5. record BigTime's id under the claim at once. On any failure the claim is given back, flagged
    *uncertain* if BigTime may have applied a write, so that the next attempt looks before creating.
 
+The claim's refusal (an id recorded already) carries the item as it is, and the record's write returns
+the item as it left it: neither needs a read of the item afterwards.
+
 What differs between clients and projects (how to look, what to create, what to store) are the
 :class:`CreationSteps`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sf_bigtime.clients.bigtime import BigTimeCallError
@@ -30,12 +33,14 @@ from sf_bigtime.sync.context import SyncRun
 
 @dataclass(frozen=True)
 class Made:
-    """The BigTime object a claim ended with (created or adopted), just before its id is recorded."""
+    """The BigTime object a claim ended with (created or adopted); ``item``: the state table's item as the
+    write recording its id left it (empty until then)."""
 
     id: int
     found: BigTimeObject  # as BigTime returned it (created) or listed it (adopted)
     created: bool  # by this attempt; False: adopted
     token: str  # the claim's token
+    item: dict[str, Any] = field(default_factory=dict)
 
 
 class CreationSteps[T](Protocol):
@@ -90,9 +95,10 @@ def create_once[T](run: SyncRun, steps: CreationSteps[T]) -> T:
                 if found is None:
                     raise
         made = Made(require_id(found, steps.what, *steps.id_keys), found, created, token)
-        run.store.record(
+        item = run.store.record(
             steps.kind, run.org, steps.salesforce_id, token, str(made.id), **steps.attributes(made)
         )
+        made = replace(made, item=item)
     except SyncError as exc:
         # Give the claim back; flagged if BigTime may have acted (a write whose answer was lost, or an
         # earlier attempt's doubt not yet cleared), so the next attempt looks before it creates.

@@ -94,8 +94,7 @@ class _NewClient:
         return {"client_name": self.name, "synced_hash": synced.fingerprint()}
 
     def result(self, made: Made) -> ClientRef:
-        item = self.run.store.get("acct", self.run.org, self.salesforce_id) or {}
-        return ClientRef(made.id, self.name, made.created, item)
+        return ClientRef(made.id, self.name, made.created, made.item)
 
 
 def _by_code(clients: list[BigTimeObject], client_code: str | None) -> BigTimeObject | None:

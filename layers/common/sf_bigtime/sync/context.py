@@ -35,6 +35,9 @@ class SyncRun:
     opp: OpportunitySnapshot
     state: dict[str, Any]  # the Opportunity's item in the state table ({} if none)
     today: str  # ISO date (UTC): {today} in templates, and the dates the mapping computes
+    # The item as the project's claim found it or its record left it (DynamoDB returns both with the
+    # write): what :meth:`reread` would read, without the read.
+    known_item: dict[str, Any] | None = None
 
     @classmethod
     def start(cls, ctx: SyncContext, org: str, opp: OpportunitySnapshot, state: dict[str, Any]) -> SyncRun:
@@ -61,7 +64,11 @@ class SyncRun:
         self.store.update("opp", self.org, self.opp.id, **attrs)
 
     def reread(self) -> None:
-        """Read the Opportunity's item again (after a claim recorded the project on it)."""
+        """The Opportunity's item again, after a claim recorded the project on it: as that claim's write
+        returned it, else read."""
+        if self.known_item is not None:
+            self.state, self.known_item = self.known_item, None
+            return
         self.state = self.store.get("opp", self.org, self.opp.id) or self.state
 
     def account_item(self) -> dict[str, Any]:

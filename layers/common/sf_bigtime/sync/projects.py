@@ -60,6 +60,7 @@ class _NewProject:
         self.payload = project_payload(run.opp, run.mapping, run.today, sync_only=False)
 
     def known(self, claim: Claim) -> ProjectRef:
+        self.run.known_item = claim.item  # the item as another worker recorded it
         recorded_code = str(claim.item.get("project_code") or self.code or "")
         return ProjectRef(int(str(claim.existing)), recorded_code, False, None)
 
@@ -96,6 +97,7 @@ class _NewProject:
         return attrs
 
     def result(self, made: Made) -> ProjectRef:
+        self.run.known_item = made.item
         return ProjectRef(made.id, self._final_code(made), made.created, made.token)
 
     def _final_code(self, made: Made) -> str:

@@ -53,7 +53,7 @@ class MemoryStore:
 
     def record(
         self, kind: Kind, org_id: str, record_id: str, token: str, target_id: str, **attrs: Any
-    ) -> None:
+    ) -> dict[str, Any]:
         item = self.items.get(item_key(kind, org_id, record_id))
         if item is None or item.get("claim_token") != token:
             raise TransientError("our claim was taken over by another worker", code="claim_lost")
@@ -62,6 +62,7 @@ class MemoryStore:
         item["updated_at"] = self._now()
         for name in ("claim_token", "claimed_at", "needs_lookup"):
             item.pop(name, None)
+        return copy.deepcopy(item)
 
     def release(self, kind: Kind, org_id: str, record_id: str, token: str, *, uncertain: bool) -> None:
         item = self.items.get(item_key(kind, org_id, record_id))
