@@ -116,6 +116,7 @@ class WorkerSettings(_SalesforceReader):
         "bigtime_secret_arn": "BIGTIME_SECRET_ARN",
         "bigtime_calls_per_minute": "BIGTIME_CALLS_PER_MINUTE",
         "worker_max_concurrency": "WORKER_MAX_CONCURRENCY",
+        "bigtime_burst": "BIGTIME_BURST",
         "claim_stale_after_seconds": "CLAIM_STALE_AFTER_SECONDS",
         "idempotency_ttl_seconds": "IDEMPOTENCY_TTL_SECONDS",
         "bigtime_project_url": "BIGTIME_PROJECT_URL",
@@ -128,6 +129,8 @@ class WorkerSettings(_SalesforceReader):
     bigtime_calls_per_minute: float = Field(default=25.0, gt=0)
     # Worker instances at most: the rate budget's local fallback gives each a share of the firm's rate.
     worker_max_concurrency: int = Field(default=2, ge=1)
+    # BigTime calls that may start back to back (BigTimeBurst); the sustained rate makes room for them.
+    bigtime_burst: int | None = Field(default=None, ge=1)
     claim_stale_after_seconds: int = Field(default=960, gt=0)
     idempotency_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     retry_backoff_base_seconds: float = Field(default=30.0, gt=0)
@@ -190,6 +193,7 @@ class PullSettings(BaseModel):
         "mapping_file": "MAPPING_FILE",
         "bigtime_calls_per_minute": "BIGTIME_CALLS_PER_MINUTE",
         "worker_max_concurrency": "WORKER_MAX_CONCURRENCY",
+        "bigtime_burst": "BIGTIME_BURST",
         "api_budget_percent": "PULL_API_BUDGET_PERCENT",
     }
 
@@ -202,6 +206,7 @@ class PullSettings(BaseModel):
     mapping_file: str | None = None
     bigtime_calls_per_minute: float = Field(default=25.0, gt=0)  # the firm's total; the pull takes <= half
     worker_max_concurrency: int = Field(default=2, ge=1)  # the budget's fallback share when DynamoDB is out
+    bigtime_burst: int | None = Field(default=None, ge=1)  # BigTimeBurst: calls that may start back to back
     # Scheduled pulls wait while the org has used this share of its daily API calls (Sforce-Limit-Info).
     api_budget_percent: float = Field(default=80.0, gt=0, le=100)
 

@@ -95,6 +95,35 @@ def test_burst_then_one_call_per_interval(new_budget: Callable[..., RateBudget],
     assert all(gap == pytest.approx(61 / 591, abs=1e-5) for gap in gaps)
 
 
+@pytest.mark.parametrize(
+    ("per_minute", "burst", "expected"), [(25, 8, 8), (25, 20, 10), (6, 8, 3), (1, 5, 1)]
+)
+def test_a_configured_burst_is_held_to_half_the_minute_and_to_ten(
+    per_minute: int, burst: int, expected: int
+) -> None:
+    assert Policy.for_rate(per_minute, burst).burst == expected
+
+
+@pytest.mark.parametrize("per_minute", [6, 25, 30, 120])
+def test_a_configured_burst_starts_a_sync_at_once_and_keeps_every_minute_within_the_budget(
+    new_budget: Callable[..., RateBudget], clock: Clock, per_minute: int
+) -> None:
+    """BigTimeBurst: a new project's calls go back to back, and the firm's minute still holds."""
+    budget = RateBudget(
+        TABLE,
+        "sync",
+        Policy.for_rate(per_minute, 8),
+        client=new_budget().client,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    burst = budget.policy.burst
+    t0 = clock.now
+    times = list(starts([budget], 3 * per_minute + burst, clock))
+    assert [t - t0 for t in times[:burst]] == [0.0] * burst
+    assert busiest_minute(times, 61) <= per_minute
+
+
 def test_several_processes_share_one_budget(new_budget: Callable[..., RateBudget], clock: Clock) -> None:
     budgets = [new_budget(60) for _ in range(3)]
     t0 = clock.now

@@ -87,6 +87,8 @@ class BudgetSettings(Protocol):
     def bigtime_calls_per_minute(self) -> float: ...
     @property
     def worker_max_concurrency(self) -> int: ...
+    @property
+    def bigtime_burst(self) -> int | None: ...
 
 
 class BudgetExhausted(TransientError):
@@ -414,7 +416,7 @@ def rate_budget(
     return RateBudget(
         settings.table_name,
         caller,
-        Policy.for_rate(settings.bigtime_calls_per_minute),
+        Policy.for_rate(settings.bigtime_calls_per_minute, settings.bigtime_burst),
         instances=settings.worker_max_concurrency,
         client=client,
         clock=clock,

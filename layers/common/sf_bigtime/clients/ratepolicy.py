@@ -51,9 +51,14 @@ class Policy:
     jitter: float = 1.0
 
     @classmethod
-    def for_rate(cls, per_minute: float) -> Policy:
-        # Up to a second's worth of calls may start together (at most 10): one sync's calls go back to back.
-        return cls(per_minute, burst=max(1, min(10, math.floor(per_minute) // 60)))
+    def for_rate(cls, per_minute: float, burst: int | None = None) -> Policy:
+        """``burst`` calls may start back to back (one sync's calls need not wait for each other); the
+        sustained rate gives way so that no 61 s ever holds more than ``per_minute``: with 25 a minute and
+        a burst of 8, 18 a minute sustained. The burst is held to half the minute's calls at most. Without
+        one, up to a second's worth (at most 10)."""
+        if burst is None:
+            burst = math.floor(per_minute) // 60
+        return cls(per_minute, burst=max(1, min(burst, 10, math.floor(per_minute) // 2)))
 
     def factor(self, state: State, now: int) -> float:
         if state.cut_at is None:
