@@ -8,7 +8,8 @@ whole batch. ``concurrency`` pollers run at once, like ``ScalingConfig.MaximumCo
 
 An invocation that outlives the function's timeout is ended, as Lambda ends it ("Task timed out"), and
 :meth:`Poller.crash` ends one on purpose mid-batch, as a sandbox that dies (out of memory, a host failure)
-would: :class:`InvocationKilled` is raised inside the invocation's thread wherever it happens to be. It is a
+would: :class:`InvocationKilled` is raised inside the invocation's thread wherever it happens to be (or, with
+:meth:`Poller.crash_here`, exactly where a hook inside the function calls it). It is a
 ``BaseException``, so no ``except Exception`` of the function or its libraries stops it; nothing of the
 batch is deleted or reported, and its messages return after their visibility timeout. One difference from a
 real kill remains: ``finally`` blocks on the way out still run (a real sandbox runs nothing more), which can
@@ -112,9 +113,21 @@ class Poller:
         self._threads.clear()
 
     def crash(self, after: float) -> None:
-        """Kill the next invocation that starts, ``after`` seconds into it (if it is still running then)."""
+        """Kill the next invocation that runs for ``after`` seconds, at that point (an invocation that ends
+        sooner passes the crash on to the next one)."""
         with self._lock:
             self._crashes.append(after)
+
+    def crash_here(self) -> bool:
+        """End the invocation running on the calling thread now, as a crash: for a hook placed inside the
+        function (e.g. right after a call that changed something). False, and nothing happens, on a thread
+        that runs no invocation."""
+        with self._lock:
+            running = self._running.get(threading.get_ident())
+            if running is None or running.done:
+                return False
+            running.reason, running.fired = "crash", True
+        raise InvocationKilled
 
     @property
     def pending_crashes(self) -> int:
@@ -188,6 +201,8 @@ class Poller:
         with self._lock:
             running.done = True
             self._running.pop(running.thread_id, None)
+            if running.reason == "crash" and not running.fired:  # it ended first: the next one crashes
+                self._crashes.insert(0, running.kill_at - running.started)
 
     def _watch(self) -> None:
         while not self._stop.wait(_WATCH_INTERVAL):
@@ -237,7 +252,7 @@ def _raise_in_thread(thread_id: int) -> None:
 
 
 def _where(exc: BaseException) -> tuple[str, str]:
-    frames = traceback.extract_tb(exc.__traceback__)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
     if not frames:
         return "", ""
 

@@ -4,6 +4,7 @@ their visibility timeout, and ``except Exception`` in the function cannot stop i
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -125,7 +126,7 @@ def test_an_invocation_past_the_function_timeout_is_ended(queue: Queue, clock: C
     assert queue.counts() == (0, 1)
 
 
-def test_an_invocation_that_ends_first_is_not_killed_and_its_batch_is_deleted(
+def test_an_invocation_that_ends_first_is_not_killed_and_passes_the_crash_on(
     queue: Queue, clock: Clock
 ) -> None:
     done = threading.Event()
@@ -139,4 +140,27 @@ def test_an_invocation_that_ends_first_is_not_killed_and_its_batch_is_deleted(
         wait_until(lambda: done.is_set() and queue.counts() == (0, 0))
         clock.advance(60.0)
         time.sleep(0.1)
-    assert poller.kills == [] and poller.pending_crashes == 0
+    assert poller.kills == [] and poller.pending_crashes == 1  # passed on to the next invocation
+
+
+def test_crash_here_ends_the_invocation_on_the_calling_thread_at_that_point(
+    queue: Queue, clock: Clock
+) -> None:
+    reached: list[str] = []
+    pollers: list[Poller] = []
+
+    def hooked(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        reached.append("before")
+        with contextlib.suppress(Exception):  # the point: this cannot stop it
+            pollers[0].crash_here()
+        reached.append("after")
+        return {"batchItemFailures": []}
+
+    with running(queue, clock, hooked) as poller:
+        pollers.append(poller)
+        assert poller.crash_here() is False  # not an invocation's thread: nothing happens
+        queue.send("a")
+        wait_until(lambda: poller.kills)
+    [kill] = poller.kills
+    assert kill.reason == "crash" and "in hooked" in kill.where
+    assert reached == ["before"] and queue.counts() == (0, 1)
