@@ -68,7 +68,7 @@ def set_bigtime_faults(fake: Any, size: Size, seed: int) -> dict[str, Fault]:
     for kind in kinds:
         fields = dict(kind.fault)
         if kind.name == "503":
-            fields["headers"] = {"Retry-After": _http_date_in(RETRY_AFTER_SECONDS + 1)}
+            fields["headers"] = {"Retry-After": _http_date_in(RETRY_AFTER_SECONDS)}
         added[kind.name] = fake.faults.add(Fault(path=BIGTIME_API, times=-1, probability=each, **fields))
     fake.configure(rate_limit_per_minute=size.bigtime_rate_limit, retry_after=RETRY_AFTER_SECONDS)
     return added
@@ -85,7 +85,7 @@ def refresh_retry_after(faults: dict[str, Fault]) -> None:
     """Keep the HTTP-date ``Retry-After`` of the 503 kind a little in the future as the run goes on."""
     fault = faults.get("503")
     if fault is not None:
-        fault.headers["Retry-After"] = _http_date_in(RETRY_AFTER_SECONDS + 1)
+        fault.headers["Retry-After"] = _http_date_in(RETRY_AFTER_SECONDS)
 
 
 def clear_faults(bigtime: Any, salesforce: Any) -> None:

@@ -31,7 +31,7 @@ class Size:
     duplicated: float = 0.3  # share of Opportunities delivered more than once
     out_of_order: float = 0.3  # share of duplicated ones that also get an older change event afterwards
     bigtime_faults: float = 0.2  # share of BigTime calls that fail, spread over every fault kind
-    bigtime_rate_limit: int = 1200  # BigTime's own limit, calls a minute (the fake answers 503 beyond it)
+    bigtime_rate_limit: int = 450  # BigTime's own limit, calls a minute (the fake answers 503 beyond it)
     # The stack's BigTimeCallsPerMinute. Every 429/503 halves it, down to a tenth (one cut per 5 s; a tenth
     # regained per minute), and the injected ones come every few seconds, so the run goes at about a tenth
     # of this: ten times the limit, so that the limit is still reached now and then (as when another tool
@@ -65,7 +65,7 @@ BOUNDED = replace(
     opportunities=40,
     accounts=10,
     bigtime_faults=0.1,
-    bigtime_rate_limit=1200,
+    bigtime_rate_limit=300,
     bigtime_budget=9000,
     salesforce_503=0.03,
     session_calls=50,

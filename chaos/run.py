@@ -11,24 +11,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import boto3
 
-from chaos.checks import Results, Seeded, check
+from chaos.checks import Seeded, check
 from chaos.crash import Crasher
 from chaos.deliver import Deliverer
-from chaos.faults import (
-    bigtime_kinds,
-    clear_faults,
-    refresh_retry_after,
-    set_bigtime_faults,
-    set_salesforce_faults,
-)
-from chaos.plan import PRODUCTS, Plan, Size, make_plan
-from sf_bigtime import observability as obs
+from chaos.faults import clear_faults, refresh_retry_after, set_bigtime_faults, set_salesforce_faults
+from chaos.logs import LogsToFile, finish_scan, scan_file, scan_outputs
+from chaos.plan import Plan, Size, make_plan
+from chaos.report import Report, deliveries, fault_figures, figures_on_timeout, worker_figures
+from chaos.seed import seed
 from sf_bigtime.logs import quiet_libraries
 from sf_bigtime_local.stack import LocalStack, StackOptions
 from sf_bigtime_local.template import REPO_ROOT
@@ -39,36 +34,6 @@ WORK_DIR = REPO_ROOT / ".local" / "chaos"
 
 class DeadlineExceeded(Exception):
     """The run's global deadline passed; the message says what was still missing."""
-
-
-@dataclass
-class Report:
-    seed: int
-    size: Size
-    results: Results = field(default_factory=Results)
-    log_file: Path | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.results.failures
-
-    def render(self) -> str:
-        lines = [
-            f"chaos run, seed {self.seed} (replay: make chaos SEED={self.seed})",
-            f"  {self.size.describe()}",
-        ]
-        width = max((len(what) for what, _ in self.results.figures), default=0)
-        lines += [f"  {what:<{width}}  {value}" for what, value in self.results.figures]
-        if self.log_file:
-            lines.append(f"  captured logs: {self.log_file}")
-        if self.results.failures:
-            lines.append(f"FAILED ({len(self.results.failures)}), seed {self.seed}:")
-            lines += [f"  - {f}" for f in self.results.failures[:40]]
-            if len(self.results.failures) > 40:
-                lines.append(f"  … and {len(self.results.failures) - 40} more")
-        else:
-            lines.append("PASSED")
-        return "\n".join(lines)
 
 
 def run(
@@ -84,15 +49,15 @@ def run(
         stack = LocalStack(_options(size, scan, work_dir))
         stack.start()
         try:
-            with _logs_to(log_file):
+            with LogsToFile(log_file):
                 try:
                     _Chaos(make_plan(seed, size), stack, scan, report, progress, started, work_dir).go()
                 finally:
                     stack.stop()
         finally:
             stack.stop()
-        _scan_file(scan, report.log_file)
-    _finish_scan(scan, report.results)
+        scan_file(scan, report.log_file)
+    finish_scan(scan, report.results)
     report.results.figure("run time, start to checks", f"{time.monotonic() - started:.1f}s")
     return report
 
@@ -119,7 +84,7 @@ class _Chaos:
     def go(self) -> None:
         plan, size, sf, bt, stack = self.plan, self.plan.size, self.sf, self.bt, self.stack
         self.progress(f"seeding {len(plan.opportunities)} Opportunities over {len(plan.accounts)} Accounts")
-        seeded = _seed(plan, sf, bt)
+        seeded = seed(plan, sf, bt)
 
         self.progress("faults on; winning every Opportunity at once")
         bt_faults = set_bigtime_faults(bt, size, plan.seed)
@@ -158,17 +123,17 @@ class _Chaos:
             wall = time.monotonic() - burst
         except DeadlineExceeded as exc:
             self.results.failures.append(f"deadline of {size.deadline:.0f}s passed; still missing: {exc}")
-            _figures_on_timeout(self.results, stack, bt_faults, sf_fault)
-            _scan_outputs(self.scan, stack, sf, deliverer)
+            figures_on_timeout(self.results, stack, bt_faults, sf_fault)
+            self._scan_outputs(deliverer)
             return
         finally:
             deliverer.stop()
             crasher.stop()
 
         self.progress("checking")
-        _deliveries(self.results, deliverer, sf)
-        _fault_figures(self.results, bt_faults, fault_hits, bt_calls, sf_fault, sf_calls, size)
-        _worker_figures(self.results, stack, size, parked, redrive)
+        deliveries(self.results, deliverer, sf)
+        fault_figures(self.results, bt_faults, fault_hits, bt_calls, sf_fault, sf_calls, size)
+        worker_figures(self.results, stack, size, parked, redrive)
         check(plan, seeded, bt, sf, self.results)
         dead, left = _depth(stack, "dlq_url"), _depth(stack, "queue_url")
         self.results.figure("messages left in the DLQ / the queue", f"{dead} / {left}")
@@ -179,7 +144,17 @@ class _Chaos:
             "wall time, burst to first drain / to all synced after the redrive",
             f"{first_drain:.1f}s / {wall:.1f}s",
         )
-        _scan_outputs(self.scan, stack, sf, deliverer)
+        self._scan_outputs(deliverer)
+
+    def _scan_outputs(self, deliverer: Deliverer) -> None:
+        query = "SELECT Id, BigTime_Sync_Message__c, BigTime_Project_URL__c FROM Opportunity"
+        scan_outputs(
+            self.scan,
+            replies=deliverer.sent.replies,
+            state=list(_state_items(self.stack).values()),
+            opportunities=self.sf.query(query)["records"],
+            kills=self.stack.poller.kills if self.stack.poller is not None else [],
+        )
 
 
 # -- the stack ------------------------------------------------------------------------------------------
@@ -199,113 +174,6 @@ def _options(size: Size, scan: LogScan, work_dir: Path) -> StackOptions:
             "LOG_LEVEL": "DEBUG",
         },
     )
-
-
-class _logs_to:
-    """Every log record of the run goes to its log file, not the terminal: handlers that write to the console
-    (the functions' Powertools loggers, which do not propagate, werkzeug's) are pointed at the file, the
-    functions' loggers log at DEBUG, and a root handler takes everything else."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.root = logging.StreamHandler(stream)
-        self.root.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s %(threadName)s: %(message)s")
-        )
-        self.handlers: list[tuple[logging.StreamHandler[Any], Any]] = []
-        self.levels: list[tuple[logging.Logger, int]] = []
-
-    def __enter__(self) -> None:
-        consoles = {id(s) for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__) if s is not None}
-        loggers = [
-            logging.root,
-            *(v for v in logging.root.manager.loggerDict.values() if isinstance(v, logging.Logger)),
-        ]
-        for logger in loggers:
-            for handler in logger.handlers:
-                if isinstance(handler, logging.StreamHandler) and id(handler.stream) in consoles:
-                    self.handlers.append((handler, handler.setStream(self.stream)))
-        for service in (obs.WORKER, obs.INGEST):
-            logger = logging.getLogger(service)
-            self.levels.append((logger, logger.level))
-            logger.setLevel(logging.DEBUG)
-        logging.root.addHandler(self.root)
-
-    def __exit__(self, *exc: object) -> None:
-        logging.root.removeHandler(self.root)
-        for logger, level in self.levels:
-            logger.setLevel(level)
-        for handler, stream in self.handlers:
-            handler.setStream(stream)
-
-
-def _seed(plan: Plan, sf: Any, bt: Any) -> Seeded:
-    [book] = sf.query("SELECT Id FROM Pricebook2 WHERE IsStandard = true")["records"]
-    entries = []
-    for name, unit, price in PRODUCTS:
-        product = sf.create("Product2", {"Name": name, "QuantityUnitOfMeasure": unit, "IsActive": True})
-        entries.append(
-            sf.create(
-                "PricebookEntry",
-                {"Pricebook2Id": book["Id"], "Product2Id": product, "UnitPrice": price, "IsActive": True},
-            )
-        )
-    seeded = Seeded({}, {}, {}, {}, {})
-    account_contacts: dict[int, list[tuple[str, str]]] = {}
-    for account in plan.accounts:
-        account_id = sf.create("Account", {"Name": account.name, "BillingCity": "Springfield"})
-        seeded.accounts[account.key] = account_id
-        if account.existing_client:
-            seeded.existing_clients[account.key] = int(bt.create_client({"Nm": account.name})["SystemId"])
-        account_contacts[account.key] = []
-        for c in range(account.contacts):
-            email = f"contact{c}.account{account.key}@chaos.example"
-            contact = sf.create(
-                "Contact",
-                {
-                    "FirstName": f"Casey{c}",
-                    "LastName": f"Account{account.key}",
-                    "Email": email,
-                    "AccountId": account_id,
-                },
-            )
-            account_contacts[account.key].append((contact, email))
-    for opp in plan.opportunities:
-        fields: dict[str, Any] = {
-            "Name": opp.name,
-            "AccountId": seeded.accounts[opp.account],
-            "StageName": "Proposal/Price Quote",
-            "CloseDate": "2026-12-31",
-        }
-        if opp.amount is not None:
-            fields["Amount"] = opp.amount
-        opp_id = sf.create("Opportunity", fields)
-        seeded.opportunities[opp.key] = opp_id
-        contacts = account_contacts[opp.account]
-        seeded.contacts[opp.key] = []
-        for n, index in enumerate(opp.contact_roles):
-            contact, email = contacts[index]
-            role = {
-                "OpportunityId": opp_id,
-                "ContactId": contact,
-                "Role": "Decision Maker",
-                "IsPrimary": n == 0,
-            }
-            sf.create("OpportunityContactRole", role)
-            seeded.contacts[opp.key].append(email)
-        seeded.line_items[opp.key] = [
-            sf.create(
-                "OpportunityLineItem",
-                {
-                    "OpportunityId": opp_id,
-                    "PricebookEntryId": entries[line.product],
-                    "Quantity": line.quantity,
-                    "UnitPrice": PRODUCTS[line.product][2],
-                },
-            )
-            for line in opp.line_items
-        ]
-    return seeded
 
 
 def _coin(seed: int, p: float) -> Callable[[], bool]:
@@ -424,109 +292,3 @@ def _redrive(state_file: Path, deadline: float, scan: LogScan) -> dict[str, Any]
     if done.returncode != 0:
         raise RuntimeError(f"sf-bigtime redrive failed ({done.returncode}): {done.stderr[-2000:]}")
     return dict(json.loads(done.stdout))
-
-
-# -- figures ----------------------------------------------------------------------------------------------
-def _deliveries(results: Results, deliverer: Deliverer, sf: Any) -> None:
-    flow = [d for d in sf.deliveries if d["kind"] == "json"]
-    extra = deliverer.sent.by_format
-    results.figure(
-        "deliveries",
-        f"Flow callouts {len(flow)}; again: "
-        + ", ".join(f"{k} {v}" for k, v in sorted(extra.items()))
-        + f" ({deliverer.sent.envelopes} SOAP envelopes)",
-    )
-    results.figure("deliveries refused by ingest", len(deliverer.sent.refused))
-    for refused in deliverer.sent.refused[:10]:
-        results.failures.append(f"ingest refused a delivery: {refused}")
-
-
-def _fault_figures(
-    results: Results,
-    bt_faults: dict[str, Any],
-    hits: dict[str, int],
-    bt_calls: list[Any],
-    sf_fault: Any,
-    sf_calls: list[Any],
-    size: Size,
-) -> None:
-    kinds = {k.name: k.what for k in bigtime_kinds(size.http_timeout)}
-    throttled = sum(1 for c in bt_calls if c.status == 503 and not c.fault)
-    faulted = sum(hits.values())
-    results.figure(
-        "BigTime calls / faulted / throttled by its limit",
-        f"{len(bt_calls)} / {faulted} ({faulted / max(1, len(bt_calls)):.1%}) / {throttled}",
-    )
-    results.figure("BigTime faults by kind", ", ".join(f"{name} {hits[name]}" for name in kinds))
-    results.expect(all(hits[name] > 0 for name in kinds), f"a BigTime fault kind never struck: {hits}")
-    api = [c for c in sf_calls if c.counted]
-    logins = sum(1 for c in sf_calls if c.path == "/services/oauth2/token")
-    expired = sum(1 for c in api if c.status == 401)
-    results.figure(
-        "Salesforce API calls / 503s / 401s (expired tokens) / logins",
-        f"{len(api)} / {sf_fault.hits} / {expired} / {logins}",
-    )
-    results.expect(sf_fault.hits > 0 and expired > 0, "Salesforce faults never struck")
-
-
-def _worker_figures(
-    results: Results, stack: LocalStack, size: Size, parked: int, redrive: dict[str, Any]
-) -> None:
-    poller = stack.poller
-    assert poller is not None
-    crashes = [k for k in poller.kills if k.reason == "crash"]
-    results.figure(
-        "worker invocations / crashed / timed out",
-        f"{poller.invocations} / {len(crashes)} / {sum(1 for k in poller.kills if k.reason == 'timeout')}",
-    )
-    for n, kill in enumerate(crashes, 1):
-        where = "just after BigTime answered a create, in" if "chaos/crash.py" in kill.where else "at"
-        results.figure(
-            f"  crash {n}",
-            f"{kill.seconds:.2f}s into a batch of {kill.messages}, {where} {kill.where_ours or kill.where}",
-        )
-    results.expect(
-        len(crashes) == size.crashes, f"{len(crashes)} of the {size.crashes} worker crashes happened"
-    )
-    results.figure(
-        "messages parked in the DLQ, then redriven",
-        f"{parked}, {redrive.get('moved', 0)} ({redrive.get('method')})",
-    )
-
-
-def _figures_on_timeout(
-    results: Results, stack: LocalStack, bt_faults: dict[str, Any], sf_fault: Any
-) -> None:
-    results.figure("BigTime faults by kind so far", ", ".join(f"{n} {f.hits}" for n, f in bt_faults.items()))
-    results.figure("Salesforce 503s so far", sf_fault.hits)
-    if stack.poller is not None:
-        results.figure(
-            "worker invocations / kills", f"{stack.poller.invocations} / {len(stack.poller.kills)}"
-        )
-
-
-# -- secrets ----------------------------------------------------------------------------------------------
-def _scan_outputs(scan: LogScan, stack: LocalStack, sf: Any, deliverer: Deliverer) -> None:
-    """What a person may read besides the log records (which the scan saw as they were made)."""
-    scan.scan("ingest replies", deliverer.sent.replies)
-    scan.scan("state table", list(_state_items(stack).values()))
-    opportunities = sf.query("SELECT Id, BigTime_Sync_Message__c, BigTime_Project_URL__c FROM Opportunity")
-    scan.scan("Opportunities", opportunities["records"])
-    if stack.poller is not None:
-        scan.scan("worker kills", [vars(k) for k in stack.poller.kills])
-
-
-def _scan_file(scan: LogScan, path: Path) -> None:
-    """Every line the run's log file captured, as written (formatted records included)."""
-    with path.open() as captured:
-        for n, line in enumerate(captured, 1):
-            scan.scan(f"{path.name}:{n}", line)
-
-
-def _finish_scan(scan: LogScan, results: Results) -> None:
-    results.figure(
-        "log scan", f"{scan.records} log records and every captured line, {len(scan.findings)} secrets found"
-    )
-    for finding in scan.findings[:20]:
-        results.failures.append(f"secret in output: {finding}")
-    results.expect(scan.records > 1000, f"the log scan saw only {scan.records} log records")
