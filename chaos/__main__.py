@@ -6,9 +6,10 @@ import argparse
 import dataclasses
 import random
 import sys
+from pathlib import Path
 
 from chaos.plan import BOUNDED, DEFAULT
-from chaos.run import run
+from chaos.run import WORK_DIR, run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--opportunities", type=int, help="how many Opportunities are won")
     parser.add_argument("--accounts", type=int, help="over how many Accounts")
     parser.add_argument("--deadline", type=float, help="seconds before the run gives up and fails")
+    parser.add_argument("--work-dir", type=Path, default=WORK_DIR, help=f"for its logs [default: {WORK_DIR}]")
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 1_000_000)
     size = BOUNDED if args.bounded else DEFAULT
@@ -34,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     if size.opportunities < size.accounts:
         parser.error("--opportunities must be at least --accounts (every Account gets one)")
     print(f"chaos run, seed {seed}: {size.describe()}", flush=True)
-    report = run(seed, size, progress=lambda line: print(f"  {line}", flush=True))
+    report = run(seed, size, progress=lambda line: print(f"  {line}", flush=True), work_dir=args.work_dir)
     print(report.render(), flush=True)
     return 0 if report.ok else 1
 
