@@ -139,6 +139,14 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed ## the w
 	$(MAKE) --no-print-directory scan
 	SAM_CLI=$(abspath $(SAM)) $(VENV)/bin/pytest -n 2 --dist loadgroup
 
+# The chaos run (docs/chaos.md): loopback only, bounded, stops by itself; SEED=N replays a run.
+SEED ?=
+CHAOS_ARGS ?=
+
+.PHONY: chaos
+chaos: $(VENV)/.installed ## 300 Opportunities won at once under every fault; prints and checks the figures (SEED=N replays)
+	$(PY) -m chaos $(if $(SEED),--seed $(SEED)) $(CHAOS_ARGS)
+
 .PHONY: bench
 bench: $(VENV)/.installed ## every benchmark, side by side with its target (about 11 minutes; BENCH_ARGS=--quick: smaller sizes) -> benchmarks/results/
 	$(PY) -m benchmarks $(BENCH_ARGS)

@@ -21,6 +21,7 @@ import secrets
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,10 @@ class StackOptions:
     reconcile_every: float = 0.0  # seconds between scheduled reconcile runs; 0 = only by hand
     reconcile_grace_minutes: float = 0.05  # the template's 10 minutes would hide every local test
     pull_every: float = 0.0  # seconds between scheduled pulls of BigTime's figures; 0 = only by hand
+    worker_timeout: int | None = None  # the worker's Lambda timeout in seconds; None: the template's
+    # Makes each generated secret (API key, HMAC key, tokens, client secret) from its label; None: random.
+    # A log scan gives secrets of a known pattern here (tests/logscan.py).
+    secret: Callable[[str], str] | None = None
 
 
 class LocalStack:
@@ -77,10 +82,10 @@ class LocalStack:
         self.description: dict[str, Any] = {}
         self._moto: ThreadedMotoServer | None = None
         self._servers: list[BackgroundServer] = []
-        self._poller: Poller | None = None
         self._scheduler: Scheduler | None = None
         self._pull_scheduler: Scheduler | None = None
         self._pull_handler: Any = None
+        self.poller: Poller | None = None  # the worker's event source mapping (a chaos run crashes it)
         self.fake_salesforce: Any = None
         self.fake_bigtime: Any = None
         self.worker_app: Any = None  # the worker function's module, as loaded (benchmarks read its state)
@@ -99,8 +104,11 @@ class LocalStack:
         from sf_bigtime_local.fake_bigtime.seed import DEFAULT_STAFF
         from sf_bigtime_local.fake_salesforce import FakeSalesforce
 
-        # moto's server and werkzeug log every request at INFO; the fakes keep their own call logs.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # moto's server and werkzeug log every request at INFO (moto each DynamoDB expression it parses at
+        # DEBUG, tens of thousands of lines under load); the fakes keep their own call logs.
+        for name in ("werkzeug", "moto"):
+            if logging.getLogger(name).getEffectiveLevel() < logging.WARNING:
+                logging.getLogger(name).setLevel(logging.WARNING)
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         server = self._moto._server  # moto offers no hook for wrapping its WSGI app
@@ -118,16 +126,19 @@ class LocalStack:
         # Lambda-created-client caches must not outlive a previous stack in the same process.
         boto3.setup_default_session()
 
-        sf_client_id, sf_client_secret = "local-consumer-key", secrets.token_urlsafe(24)
+        secret = self.options.secret
+        sf_client_id = "local-consumer-key"
+        sf_client_secret = secret("sfsecret") if secret else secrets.token_urlsafe(24)
         self.fake_salesforce = FakeSalesforce(
             org_id=ORG_ID,
             api_version=API_VERSION,
             client_id=sf_client_id,
             client_secret=sf_client_secret,
             page_size=self.options.salesforce_page_size,
+            token_factory=(lambda: secret("sftoken")) if secret else None,
         )
         sf_server = self._serve(self.fake_salesforce, "fake-salesforce")
-        bt_token = secrets.token_urlsafe(24)
+        bt_token = secret("bttoken") if secret else secrets.token_urlsafe(24)
         # The fake org's account executive (its Opportunities' owner) is a BigTime staffer too, by the
         # same e-mail: the project team's owner in the demo and the end-to-end tests.
         owner = {
@@ -144,10 +155,10 @@ class LocalStack:
         bigtime_base = f"{bt_server.url}/BigtimeData/api/v2"
 
         aws = self._create_aws_resources(
-            webhook={"api_key": secrets.token_urlsafe(32)},
+            webhook={"api_key": secret("apikey") if secret else secrets.token_urlsafe(32)},
             # Letters and digits, like the template's generated secrets (ExcludePunctuation).
-            signing={"hmac_key": secrets.token_hex(32)},
-            outbound_message={"token": secrets.token_hex(24)},
+            signing={"hmac_key": secret("hmac") if secret else secrets.token_hex(32)},
+            outbound_message={"token": secret("omtoken") if secret else secrets.token_hex(24)},
             salesforce={
                 "auth": "client_credentials",
                 "domain": "local.my",
@@ -228,9 +239,9 @@ class LocalStack:
             if scheduler is not None:
                 scheduler.stop()
         self._scheduler = self._pull_scheduler = None
-        if self._poller is not None:
-            self._poller.stop()
-            self._poller = None
+        if self.poller is not None:
+            self.poller.stop()
+            self.poller = None
         for server in reversed(self._servers):
             server.stop()
         self._servers.clear()
@@ -427,8 +438,14 @@ class LocalStack:
             # written for. Metrics are not published here; each emit goes to the stack's log at debug
             # level instead (`sf-bigtime -v local up`), see sf_bigtime.observability.Emitter.
             "POWERTOOLS_METRICS_DISABLED": "true",
-            **self.options.extra_env,
         }
+        if self.options.worker_timeout:
+            # A claim is stale once no worker can still hold it: the template's margin over its timeout,
+            # scaled to this one.
+            template_timeout = self.template.function_timeout("WorkerFunction")
+            stale = int(merged["CLAIM_STALE_AFTER_SECONDS"]) * self.options.worker_timeout / template_timeout
+            merged["CLAIM_STALE_AFTER_SECONDS"] = str(max(self.options.worker_timeout + 1, round(stale)))
+        merged |= self.options.extra_env
         self._set_env(**merged)
 
         _, ingest = load_handler(REPO_ROOT / "functions/ingest/app.py", "sf_bigtime_local_ingest_app")
@@ -440,18 +457,18 @@ class LocalStack:
             for method, path, fn in self.template.http_routes()
             if fn == "IngestFunction"
         }
-        self._poller = Poller(
+        self.poller = Poller(
             boto3.client("sqs", region_name=REGION),
             aws["queue_url"],
             aws["queue_arn"],
             worker,
             function_name=f"{STACK_NAME}-worker",
-            timeout_seconds=self.template.function_timeout("WorkerFunction"),
+            timeout_seconds=self.options.worker_timeout or self.template.function_timeout("WorkerFunction"),
             batch_size=int(sqs_event.get("BatchSize", 10)),
             concurrency=concurrency,
             region=REGION,
         )
-        self._poller.start()
+        self.poller.start()
         if self.options.reconcile_every > 0:
             _, reconcile = load_handler(
                 REPO_ROOT / "functions/reconcile/app.py", "sf_bigtime_local_reconcile_app"

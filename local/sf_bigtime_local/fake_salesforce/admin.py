@@ -3,9 +3,10 @@ for processes that cannot import the fake (the local stack, the demo). Not part 
 are neither recorded nor counted.
 
 Routes: ``POST reset``; ``POST|GET|DELETE faults``; ``GET calls``; ``GET usage``; ``POST flows``;
-``GET deliveries``; ``GET change-events``; ``POST cdc-relay``; ``POST token``; ``POST expire-sessions``;
-``GET state``; ``POST records/{Type}``; ``GET|PATCH|DELETE records/{Type}/{id}``;
-``POST records/{Type}/{id}/undelete``. Write bodies may carry ``_client`` (the ``Sforce-Call-Options``
+``GET deliveries``; ``GET change-events``; ``POST cdc-relay``; ``POST token``; ``POST expire-sessions``
+(now, or with ``{"every": N}`` after each N-th API call from now on); ``GET state``;
+``POST records/{Type}``; ``GET|PATCH|DELETE records/{Type}/{id}``; ``POST records/{Type}/{id}/undelete``.
+Write bodies may carry ``_client`` (the ``Sforce-Call-Options``
 client the write is attributed to).
 """
 
@@ -68,7 +69,10 @@ def _route(fake: FakeSalesforce, method: str, route: str, data: Any) -> tuple[in
             "instance_url": fake.instance_url,
         }
     if (method, route) == ("POST", "expire-sessions"):
-        fake.expire_sessions()
+        if isinstance(data, dict) and "every" in data:  # {"every": N}: after each N-th API call from now on
+            fake.expire_sessions_every(data["every"])
+        else:
+            fake.expire_sessions()
         return 200, OK
     if (method, route) == ("GET", "state"):
         return 200, {

@@ -64,6 +64,7 @@ class FakeSalesforce:
         integration_username: str = "bigtime-sync@acme.example",
         owner_username: str = "olivia.owner@acme.example",
         clock: Callable[[], datetime] | None = None,
+        token_factory: Callable[[], str] | None = None,
     ) -> None:
         self.org_id = to_18(org_id)
         self.api_version = api_version
@@ -83,6 +84,9 @@ class FakeSalesforce:
             self.schema.link()
         self.metadata_dir = source
         self.auth = Auth(self.org_id, client_id, client_secret, jwt_public_key, jwt_audiences)
+        if token_factory is not None:
+            self.auth.opaque = token_factory
+        self.session_calls = 0  # > 0: every issued token expires after each session_calls-th API call
         self.faults = FaultInjector()
         self.lock = threading.RLock()
         self.host = "127.0.0.1"
@@ -106,13 +110,14 @@ class FakeSalesforce:
     # --- lifecycle -------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Back to a fresh org: seeded users only; clears calls, faults, flows, relays and deliveries.
-        Issued tokens stay valid (seeded user ids are deterministic)."""
+        """Back to a fresh org: seeded users only; clears calls, faults, session expiry, flows, relays and
+        deliveries. Issued tokens stay valid (seeded user ids are deterministic)."""
         with self.lock:
             self.store = Store(self.schema, self.clock, IdGenerator(), rules=[ProductRules()])
             self.usage_log = UsageLog()
             self.queries.cursors.clear()
             self.faults.clear()
+            self.session_calls = 0
             self.triggers.reset()
             self._seed()
 
@@ -276,6 +281,15 @@ class FakeSalesforce:
         """Invalidate every issued token: the next call gets 401 INVALID_SESSION_ID."""
         with self.lock:
             self.auth.expire_all()
+
+    def expire_sessions_every(self, calls: int) -> None:
+        """From now on, invalidate every issued token after each ``calls``-th API call (0: never), as an
+        org whose session timeout or an admin's "revoke" keeps cutting sessions short: the next call
+        gets 401 INVALID_SESSION_ID and the client must log in again."""
+        if isinstance(calls, bool) or not isinstance(calls, int) or calls < 0:
+            raise ValueError("calls must be an integer >= 0")
+        with self.lock:
+            self.session_calls = calls
 
     def add_flow(
         self,

@@ -31,8 +31,10 @@ class Auth:
         client_secret: str,
         jwt_public_key: str | bytes | None = None,
         audiences: Iterable[str] = DEFAULT_AUDIENCES,
+        opaque: Callable[[], str] = lambda: secrets.token_urlsafe(60),
     ) -> None:
         self.org_id = org_id
+        self.opaque = opaque  # the part of a token after "<org15>!" (a test may give it a known pattern)
         self.client_id = client_id
         self.client_secret = client_secret
         self.jwt_public_key = jwt_public_key
@@ -41,7 +43,7 @@ class Auth:
 
     def issue(self, user_id: str) -> str:
         # Real tokens look like "<org15>!<opaque>"; clients must treat them as opaque.
-        token = f"{self.org_id[:15]}!{secrets.token_urlsafe(60)}"
+        token = f"{self.org_id[:15]}!{self.opaque()}"
         self.tokens[token] = user_id
         return token
 

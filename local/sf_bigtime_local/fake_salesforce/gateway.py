@@ -94,6 +94,9 @@ class Gateway:
                 response = _fault_response(fault)
         if counted:
             response.headers["Sforce-Limit-Info"] = f"api-usage={usage}/{org.daily_api_limit}"
+            if org.session_calls and usage % org.session_calls == 0:
+                with org.lock:
+                    org.auth.expire_all()  # this call went through; the next one needs a new token
         with org.lock:
             org.usage_log.calls.append(
                 ApiCall(

@@ -294,6 +294,32 @@ def test_401_is_a_json_array_and_simple_salesforce_logs_in_again(
     ]
 
 
+def test_sessions_expire_after_every_nth_api_call_until_turned_off(
+    fake: FakeSalesforce, server: BackgroundServer
+) -> None:
+    token = fake.issue_token()
+    fake.expire_sessions_every(3)
+    headers = {"Authorization": f"Bearer {token}"}
+    url = api(server, "query/?q=SELECT+Id+FROM+Organization")
+    statuses = [requests.get(url, headers=headers, timeout=5).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 401]  # the 3rd call went through; the token died with it
+    fresh = {"Authorization": f"Bearer {fake.issue_token()}"}
+    assert [requests.get(url, headers=fresh, timeout=5).status_code for _ in range(3)] == [200, 200, 401]
+    requests.post(f"{server.url}/__fake/expire-sessions", json={"every": 0}, timeout=5).raise_for_status()
+    fresh = {"Authorization": f"Bearer {fake.issue_token()}"}
+    assert {requests.get(url, headers=fresh, timeout=5).status_code for _ in range(5)} == {200}
+    with pytest.raises(ValueError, match="integer >= 0"):
+        fake.expire_sessions_every(-1)
+
+
+def test_issued_tokens_take_the_opaque_part_from_the_token_factory() -> None:
+    fake = FakeSalesforce(org_id=ORG, token_factory=lambda: "knownpattern0001")
+    try:
+        assert fake.issue_token() == f"{ORG[:15]}!knownpattern0001"
+    finally:
+        fake.close()
+
+
 def test_direct_session_mode_raises_on_expired_session(direct: Salesforce, fake: FakeSalesforce) -> None:
     assert direct.query("SELECT Id FROM Organization")["totalSize"] == 1
     fake.expire_sessions()

@@ -39,6 +39,10 @@ class RecordingSqs:
         self.visibility.append(kwargs)
         return self.client.change_message_visibility(**kwargs)
 
+    def change_message_visibility_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:
+        self.visibility += [{"QueueUrl": QueueUrl, **e} for e in Entries]
+        return self.client.change_message_visibility_batch(QueueUrl=QueueUrl, Entries=Entries)
+
 
 class Queue:
     def __init__(self) -> None:
@@ -287,6 +291,29 @@ def test_fifo_batch_skips_only_the_failed_opportunitys_group(world: World, worke
     a_reads = [c for c in world.sf.calls if "queryAll" in c.path and a in c.query]
     assert len(a_reads) == 1  # a2 was skipped unprocessed, keeping A's order
     assert len(world.bt.projects) == 1
+
+
+def test_a_failed_groups_skipped_records_come_back_with_its_backoff_not_the_visibility_timeout(
+    world: World, queue: Queue, worker: Worker
+) -> None:
+    """Two deliveries of one Opportunity in a batch; the first fails transiently, the second is skipped
+    unprocessed (its group failed). SQS holds a FIFO group while any of its messages is in flight, so a
+    skipped record left at the queue's visibility timeout (1800 s in the template) would hold the retry of
+    the failed one for that long, whatever its backoff: both come back after the group's backoff."""
+    world.bt.faults.add(method="POST", path="/project/detail$", status=503, headers={"Retry-After": "90"})
+    opp, other = world.won_opportunity(), world.won_opportunity(world.account("Other"))
+    queue.send(world.request(opp, "evt-1"), world.request(other, "evt-2"), world.request(opp, "evt-3"))
+    event = queue.receive()
+    records = event["Records"]
+    assert [json.loads(r["body"])["delivery_id"] for r in records] == ["evt-1", "evt-2", "evt-3"]
+    response = worker.handle(event, CONTEXT)
+    queue.delete(event, response)
+    failed = [f["itemIdentifier"] for f in response["batchItemFailures"]]
+    assert failed == [records[0]["messageId"], records[2]["messageId"]]
+    given = {change["ReceiptHandle"]: change["VisibilityTimeout"] for change in worker.sqs.visibility}
+    assert set(given) == {records[0]["receiptHandle"], records[2]["receiptHandle"]}
+    assert given[records[0]["receiptHandle"]] == given[records[2]["receiptHandle"]] >= 90
+    assert world.sf.get("Opportunity", other)["BigTime_Sync_Status__c"] == "Synced"
 
 
 def test_invalid_message_is_an_item_failure(world: World, worker: Worker) -> None:

@@ -3,14 +3,17 @@
 Powertools does the heavy lifting: ``SqsFifoPartialProcessor`` (skip only the failed Opportunity's group),
 ``idempotent_function`` on the delivery id (a duplicate delivery replays the stored outcome, which its
 ``response_hook`` marks as a replay), and ``Metrics``. Transient failures get an SQS visibility backoff so
-retries spread out (and honour ``Retry-After``) instead of hammering a throttled API.
+retries spread out (and honour ``Retry-After``) instead of hammering a throttled API; the records of the
+failed Opportunity's group that were skipped unprocessed get the same backoff, since SQS holds a FIFO group
+while any of its messages is in flight.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +48,18 @@ from sf_bigtime.sync.run import Outcome, SyncContext, sync_opportunity
 MAX_VISIBILITY_SECONDS = 12 * 3600
 # A BigTime budget wait ends this long before the invocation would time out: the sync still has to finish.
 BUDGET_DEADLINE_MARGIN_SECONDS = 30.0
+
+
+@dataclass
+class _BatchBackoff:
+    """The backoffs given while one batch is handled: per FIFO group (its longest), and to which messages."""
+
+    groups: dict[str, int] = field(default_factory=dict)
+    messages: set[str] = field(default_factory=set)
+
+
+# The batch being handled on this thread (the local stack's pollers share one Worker across threads).
+_batch_backoff: ContextVar[_BatchBackoff | None] = ContextVar("sf_bigtime_batch_backoff", default=None)
 
 
 @dataclass(frozen=True)
@@ -220,10 +235,16 @@ class Worker:
         # policy, and raising would add Lambda errors and ESM backoff on top (Powertools gap, see docs).
         processor.raise_on_entire_batch_failure = False
         remaining = context.get_remaining_time_in_millis() / 1000 if context is not None else None
-        with wait_deadline(None if remaining is None else remaining - BUDGET_DEADLINE_MARGIN_SECONDS):
-            response = process_partial_response(
-                event=event, record_handler=self.handle_record, processor=processor, context=context
-            )
+        backoff = _BatchBackoff()
+        token = _batch_backoff.set(backoff)
+        try:
+            with wait_deadline(None if remaining is None else remaining - BUDGET_DEADLINE_MARGIN_SECONDS):
+                response = process_partial_response(
+                    event=event, record_handler=self.handle_record, processor=processor, context=context
+                )
+        finally:
+            _batch_backoff.reset(token)
+        self._back_off_skipped(event, response, backoff)
         return dict(response)
 
     def handle_record(self, record: SQSRecord) -> dict[str, Any]:
@@ -298,17 +319,52 @@ class Worker:
         if self.sqs is None:
             return
         receive_count = int(record.attributes.approximate_receive_count or 1)
+        seconds = backoff_seconds(
+            receive_count,
+            retry_after,
+            base=self.settings.retry_backoff_base_seconds,
+            cap=self.settings.retry_backoff_max_seconds,
+        )
+        batch = _batch_backoff.get()
+        if batch is not None:
+            group = record.attributes.message_group_id or ""
+            batch.groups[group] = max(seconds, batch.groups.get(group, 0))
+            batch.messages.add(record.message_id)
         try:
             self.sqs.change_message_visibility(
                 QueueUrl=self.settings.queue_url,
                 ReceiptHandle=record.receipt_handle,
-                VisibilityTimeout=backoff_seconds(
-                    receive_count,
-                    retry_after,
-                    base=self.settings.retry_backoff_base_seconds,
-                    cap=self.settings.retry_backoff_max_seconds,
-                ),
+                VisibilityTimeout=seconds,
             )
         except Exception as exc:  # the message still comes back after the queue's visibility timeout
             if self.logger is not None:
                 self.logger.warning("could not set retry backoff", extra={"error": type(exc).__name__})
+
+    def _back_off_skipped(self, event: dict[str, Any], response: Any, batch: _BatchBackoff) -> None:
+        """Give the records skipped after their group's failure (Powertools' FIFO processor reports them
+        failed without running them) that group's backoff. Left at the queue's visibility timeout, they would
+        hold the whole group, the failed record's retry included, for that long: SQS returns no message of a
+        FIFO group while another of the group is in flight."""
+        if self.sqs is None or not batch.groups:
+            return
+        failed = {f.get("itemIdentifier") for f in response.get("batchItemFailures", [])}
+        entries: list[dict[str, Any]] = []
+        for record in event.get("Records", []):
+            group = (record.get("attributes") or {}).get("MessageGroupId") or ""
+            message_id = record.get("messageId")
+            if message_id in failed and message_id not in batch.messages and group in batch.groups:
+                entries.append(
+                    {
+                        "Id": str(len(entries)),
+                        "ReceiptHandle": record["receiptHandle"],
+                        "VisibilityTimeout": batch.groups[group],
+                    }
+                )
+        for start in range(0, len(entries), 10):  # SQS takes 10 entries a request
+            try:
+                self.sqs.change_message_visibility_batch(
+                    QueueUrl=self.settings.queue_url, Entries=entries[start : start + 10]
+                )
+            except Exception as exc:  # they still come back after the queue's visibility timeout
+                if self.logger is not None:
+                    self.logger.warning("could not set retry backoff", extra={"error": type(exc).__name__})
