@@ -84,7 +84,7 @@ def template() -> dict[str, Any]:
         alarm_metrics += sum(1 for q in queries if "MetricStat" in q) if queries else 1
     dashboards = [r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
     rate = float(t.parameter_default("BigTimeCallsPerMinute"))
-    policy = Policy.for_rate(rate)
+    policy = Policy.for_rate(rate, int(t.parameter_default("BigTimeBurst")))
     interval_ms = policy.interval(1.0) / 1000  # microseconds -> ms
     return {
         "memory_mb": memory,

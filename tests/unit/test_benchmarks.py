@@ -68,9 +68,9 @@ def test_the_template_inputs_of_the_cost_model() -> None:
         "PullFunction": 2,
     }
     assert tpl["dashboards"] == 1 and tpl["dashboard_metrics"][0] <= cost.FREE_TIER["metrics_per_dashboard"]
-    assert tpl["budget_interval_ms"] == pytest.approx(Policy.for_rate(25).interval(1.0) / 1000, abs=0.1)
+    assert tpl["budget_interval_ms"] == pytest.approx(Policy.for_rate(25, 8).interval(1.0) / 1000, abs=0.1)
     assert tpl["pull_interval_ms"] == pytest.approx(2 * tpl["budget_interval_ms"], abs=0.1)
-    assert tpl["budget_burst"] == 1 and tpl["worker_max_concurrency"] == 2
+    assert tpl["budget_burst"] == 8 and tpl["worker_max_concurrency"] == 2
     assert 250 < tpl["access_log_bytes"] < 500
 
 
