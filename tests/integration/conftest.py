@@ -48,10 +48,6 @@ OWNER_STAFFER = {
 }
 
 
-class Crash(BaseException):
-    """Stands for the worker process dying: no ``except Exception`` and no claim release catches it."""
-
-
 def create_table(name: str = TABLE) -> None:
     boto3.client("dynamodb").create_table(
         TableName=name,

@@ -17,7 +17,8 @@ from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.sync.run import sync_opportunity
 from sf_bigtime_local.lambda_runtime import LambdaContext
 from tests.clock import Clock
-from tests.integration.conftest import ORG, Crash, World, sqs_record
+from tests.crash import Crash, die_on_record
+from tests.integration.conftest import ORG, World, sqs_record
 
 STALE = 960.0  # SyncContext.claim_stale_after
 
@@ -129,14 +130,7 @@ def test_crash_after_bigtimes_create_before_the_record_still_one_project(world: 
     opp = world.won_opportunity()
     clock = Clock()
     dying = world.context(clock=clock)
-    record = dying.store.record
-
-    def die_on_project(kind: str, *args: Any, **kwargs: Any) -> None:
-        if kind == "opp":
-            raise Crash("the worker died after BigTime created the project")
-        record(kind, *args, **kwargs)
-
-    dying.store.record = die_on_project  # type: ignore[method-assign]
+    die_on_record(dying.store, "opp")
     with pytest.raises(Crash):
         sync_opportunity(world.request(opp), dying)
     assert len(world.bt.projects) == 1  # BigTime did create it; we never wrote its id down
@@ -164,14 +158,7 @@ def test_crash_after_bigtimes_task_create_before_the_record_still_one_task(world
     items = [world.line_item(opp, entry, 40), world.line_item(opp, entry, 8)]
     clock = Clock()
     dying = world.context(clock=clock)
-    record = dying.store.record
-
-    def die_on_task(kind: str, *args: Any, **kwargs: Any) -> None:
-        if kind == "task":
-            raise Crash("the worker died after BigTime created the task")
-        record(kind, *args, **kwargs)
-
-    dying.store.record = die_on_task  # type: ignore[method-assign]
+    die_on_record(dying.store, "task")
     with pytest.raises(Crash):
         sync_opportunity(world.request(opp), dying)
     [project] = world.bt.projects
@@ -197,14 +184,7 @@ def test_crash_with_auto_numbered_codes_is_found_by_the_custom_field_marker(worl
     opp = world.won_opportunity()
     clock = Clock()
     dying = world.context(clock=clock, mapping=mapping)
-    record = dying.store.record
-
-    def die_on_project(kind: str, *args: Any, **kwargs: Any) -> None:
-        if kind == "opp":
-            raise Crash
-        record(kind, *args, **kwargs)
-
-    dying.store.record = die_on_project  # type: ignore[method-assign]
+    die_on_record(dying.store, "opp")
     with pytest.raises(Crash):
         sync_opportunity(world.request(opp), dying)
     [project] = world.bt.projects
@@ -228,14 +208,7 @@ def test_marker_lookup_never_guesses_between_two_unmarked_candidates(world: Worl
     opp = world.won_opportunity()
     clock = Clock()
     dying = world.context(clock=clock, mapping=mapping)
-    record = dying.store.record
-
-    def die_on_project(kind: str, *args: Any, **kwargs: Any) -> None:
-        if kind == "opp":
-            raise Crash
-        record(kind, *args, **kwargs)
-
-    dying.store.record = die_on_project  # type: ignore[method-assign]
+    die_on_record(dying.store, "opp")
     with pytest.raises(Crash):
         sync_opportunity(world.request(opp), dying)
     [first] = world.bt.projects
@@ -253,14 +226,7 @@ def test_crash_after_the_client_was_created_still_one_client(world: World) -> No
     opp = world.won_opportunity()
     clock = Clock()
     dying = world.context(clock=clock)
-    record = dying.store.record
-
-    def die_on_client(kind: str, *args: Any, **kwargs: Any) -> None:
-        if kind == "acct":
-            raise Crash
-        record(kind, *args, **kwargs)
-
-    dying.store.record = die_on_client  # type: ignore[method-assign]
+    die_on_record(dying.store, "acct")
     with pytest.raises(Crash):
         sync_opportunity(world.request(opp), dying)
     assert len(world.bt.clients) == 1 and world.bt.projects == []

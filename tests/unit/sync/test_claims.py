@@ -9,29 +9,10 @@ import pytest
 
 from sf_bigtime.clients.bigtime import BigTimeCallError
 from sf_bigtime.errors import PermanentError, TransientError
+from tests.crash import Crash, die_on_record, revive
 from tests.unit.sync.conftest import MARKER_FIELD, ORG, STALE, Memory
 
 AUTO_NUMBERED = {"project": {"code": None, "opportunity_id_field": MARKER_FIELD}}
-
-
-class Crash(BaseException):
-    """The worker dies: no ``except Exception`` and no claim release catches it."""
-
-
-def die_on_record(mem: Memory, kind: str) -> None:
-    """The worker dies after BigTime created the record and before the state table recorded its id."""
-    record = mem.store.record
-
-    def dying(k: str, *args: Any, **kwargs: Any) -> None:
-        if k == kind:
-            raise Crash
-        record(k, *args, **kwargs)
-
-    mem.store.record = dying  # type: ignore[method-assign]
-
-
-def revive(mem: Memory) -> None:
-    del mem.store.record  # the instance attribute goes; the class's method is back
 
 
 def test_a_lost_client_create_answer_is_adopted_by_name_on_the_retry(mem: Memory) -> None:
@@ -121,11 +102,11 @@ def test_two_blank_auto_numbered_candidates_are_never_guessed_between(mem: Memor
 
 def test_a_marked_candidate_is_adopted_among_blank_ones(mem: Memory) -> None:
     mem.bt.auto_number_projects = True
-    die_on_record(mem, "opp")
+    die_on_record(mem.store, "opp")
     opp = mem.won_opportunity()
     with pytest.raises(Crash):
         mem.sync(opp, AUTO_NUMBERED)
-    revive(mem)
+    revive(mem.store)
     [ours] = mem.bt.projects.values()
     twin = mem.bt.create_project({"Nm": ours["Nm"], "ClientId": ours["ClientId"]})
     # a person put the Opportunity id into our project's field (15 characters match the 18 too)
@@ -156,10 +137,10 @@ def test_a_client_claim_held_by_another_worker_is_busy(mem: Memory) -> None:
 
 def test_a_stale_claim_is_taken_over_and_the_project_looked_up_by_its_marker(mem: Memory) -> None:
     opp = mem.won_opportunity()
-    die_on_record(mem, "opp")
+    die_on_record(mem.store, "opp")
     with pytest.raises(Crash):
         mem.sync(opp)
-    revive(mem)
+    revive(mem.store)
     [project] = mem.bt.projects.values()  # BigTime created it; the state table never heard
 
     with pytest.raises(TransientError) as busy:  # a fresh claim: dead or slow, nobody can tell yet
@@ -178,10 +159,10 @@ def test_a_stale_claim_is_taken_over_and_the_project_looked_up_by_its_marker(mem
 
 def test_a_stale_client_claim_is_taken_over_and_the_client_found_again(mem: Memory) -> None:
     opp = mem.won_opportunity()
-    die_on_record(mem, "acct")
+    die_on_record(mem.store, "acct")
     with pytest.raises(Crash):
         mem.sync(opp)
-    revive(mem)
+    revive(mem.store)
     assert len(mem.bt.clients) == 1 and not mem.bt.projects
     mem.clock.advance(STALE + 1)
     outcome = mem.sync(opp)
@@ -192,10 +173,10 @@ def test_a_rejected_project_create_adopts_the_project_holding_our_code(mem: Memo
     """An emptied state table and no write-back yet: nothing says a project exists, the create is refused
     for its code, and the project with that code is ours."""
     opp = mem.won_opportunity()
-    die_on_record(mem, "opp")
+    die_on_record(mem.store, "opp")
     with pytest.raises(Crash):
         mem.sync(opp)
-    revive(mem)
+    revive(mem.store)
     mem.store.items.clear()  # a re-created stack: no claim, no doubt recorded
     [project] = mem.bt.projects.values()
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from sf_bigtime.errors import TransientError
+from tests.crash import Crash
 from tests.unit.sync.conftest import MARKER_FIELD, ORG, STALE, TEAM_CALLS, Memory
 
 
@@ -36,9 +37,6 @@ def test_a_lease_held_by_another_worker_is_busy_until_it_goes_stale(mem: Memory)
 
 
 def test_the_project_creator_holds_the_lease_from_the_record_on(mem: Memory) -> None:
-    class Crash(BaseException):
-        pass
-
     opp = mem.won_opportunity()
     real = mem.bt.add_project_contact
 

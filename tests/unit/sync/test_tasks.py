@@ -10,11 +10,8 @@ import pytest
 
 from sf_bigtime.clients.bigtime import BigTimeCallError
 from sf_bigtime.errors import PermanentError, TransientError
+from tests.crash import Crash, die_on_record, revive
 from tests.unit.sync.conftest import ORG, STALE, TEAM_CALLS, Memory
-
-
-class Crash(BaseException):
-    """The worker dies: no ``except Exception`` and no claim release catches it."""
 
 
 def won_with_items(mem: Memory) -> tuple[str, list[str]]:
@@ -267,17 +264,10 @@ def test_a_lost_task_create_answer_is_adopted_by_its_code_on_the_retry(mem: Memo
 
 def test_a_crash_between_bigtimes_task_and_our_record_still_makes_one_task(mem: Memory) -> None:
     opp, items = won_with_items(mem)
-    record = mem.store.record
-
-    def dying(kind: str, *args: Any, **kwargs: Any) -> None:
-        if kind == "task":
-            raise Crash
-        record(kind, *args, **kwargs)
-
-    mem.store.record = dying  # type: ignore[method-assign]
+    die_on_record(mem.store, "task")
     with pytest.raises(Crash):
         mem.sync(opp)
-    del mem.store.record
+    revive(mem.store)
     assert len(mem.bt.tasks) == 1  # BigTime made it; we never wrote its id down
 
     with pytest.raises(TransientError) as busy:  # the dead worker's claim is fresh: wait
