@@ -3,7 +3,7 @@ unmodified simple-salesforce: Salesforce's save rules, the Amount roll-up, the b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,37 +14,13 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceR
 
 from sf_bigtime_local.fake_salesforce import FakeSalesforce
 from sf_bigtime_local.httpserver import BackgroundServer
-from tests.integration.local.fake_sf import ORG, VERSION, Catalog, Receiver, api, client, opportunity
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeSalesforce]:
-    fake = FakeSalesforce(org_id=ORG, api_version=VERSION)
-    yield fake
-    fake.close()
-
-
-@pytest.fixture(scope="module")
-def server(fake: FakeSalesforce) -> Iterator[BackgroundServer]:
-    with BackgroundServer(fake, name="fake-salesforce") as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    with rec.server:
-        yield rec
-
-
-@pytest.fixture(autouse=True)
-def _fresh(fake: FakeSalesforce) -> None:
-    fake.reset()
-
-
-@pytest.fixture
-def sf(server: BackgroundServer) -> Salesforce:
-    return client(server)
+from tests.integration.local.salesforce.fake_sf import (
+    VERSION,
+    Catalog,
+    Receiver,
+    api,
+    opportunity,
+)
 
 
 @pytest.fixture

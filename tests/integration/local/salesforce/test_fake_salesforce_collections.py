@@ -3,7 +3,6 @@ driven over HTTP with unmodified simple-salesforce and raw requests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,12 @@ from werkzeug.test import Client
 
 from sf_bigtime_local.fake_salesforce import FakeSalesforce, default_metadata_dir
 from sf_bigtime_local.httpserver import BackgroundServer
-from tests.integration.local.fake_sf import ORG, VERSION, LocalFakeSession, api, client, opportunity
+from tests.integration.local.salesforce.fake_sf import (
+    VERSION,
+    LocalFakeSession,
+    api,
+    opportunity,
+)
 
 ROLLED_BACK = {
     "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
@@ -28,29 +32,6 @@ ROLLED_BACK = {
     "fields": [],
 }
 PROJECTS = "composite/sobjects/BigTime_Project__c/BigTime_Project_Id__c"
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeSalesforce]:
-    fake = FakeSalesforce(org_id=ORG, api_version=VERSION)
-    yield fake
-    fake.close()
-
-
-@pytest.fixture(scope="module")
-def server(fake: FakeSalesforce) -> Iterator[BackgroundServer]:
-    with BackgroundServer(fake, name="fake-salesforce") as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def _fresh(fake: FakeSalesforce) -> None:
-    fake.reset()
-
-
-@pytest.fixture
-def sf(server: BackgroundServer) -> Salesforce:
-    return client(server)
 
 
 def account(name: str, **extra: Any) -> dict[str, Any]:

@@ -99,9 +99,12 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
         time.sleep(0.01)
 
 
-def opportunity(fake: FakeSalesforce, name: str = "Acme – Implementation", **extra: Any) -> str:
+def opportunity(
+    fake: FakeSalesforce, name: str = "Acme – Implementation", *, stage: str = "Prospecting", **extra: Any
+) -> str:
+    """An Opportunity of a new Account "Acme", seeded directly (no API call, no event)."""
     account = fake.create("Account", {"Name": "Acme"})
-    data = {"Name": name, "StageName": "Prospecting", "CloseDate": "2026-07-11", "AccountId": account}
+    data = {"Name": name, "StageName": stage, "CloseDate": "2026-07-11", "AccountId": account}
     return fake.create("Opportunity", {**data, **extra})
 
 

@@ -29,53 +29,24 @@ from simple_salesforce.exceptions import (
 
 from sf_bigtime_local.fake_salesforce import FakeSalesforce, default_metadata_dir
 from sf_bigtime_local.httpserver import BackgroundServer
-from tests.integration.local.fake_sf import ORG, VERSION, LocalFakeSession, Receiver, wait_for
+from tests.integration.local.salesforce.fake_sf import (
+    ORG,
+    VERSION,
+    LocalFakeSession,
+    Receiver,
+    api,
+    opportunity,
+    wait_for,
+)
 from tests.keys import rsa_pem
 
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeSalesforce]:
+    # Pages of 100 (not Salesforce's 2,000): the query tests walk several pages with a few hundred records.
     fake = FakeSalesforce(org_id=ORG, api_version=VERSION, page_size=100)
     yield fake
     fake.close()
-
-
-@pytest.fixture(scope="module")
-def server(fake: FakeSalesforce) -> Iterator[BackgroundServer]:
-    with BackgroundServer(fake, name="fake-salesforce") as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def _fresh(fake: FakeSalesforce) -> None:
-    fake.reset()
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    with rec.server:
-        yield rec
-
-
-@pytest.fixture
-def hooks(receiver: Receiver) -> Receiver:
-    with receiver.lock:
-        receiver.requests.clear()
-        receiver.script.clear()
-    return receiver
-
-
-@pytest.fixture
-def sf(server: BackgroundServer) -> Salesforce:
-    """Client-credentials login against the token endpoint, as the worker does in production."""
-    return Salesforce(
-        consumer_key="ck",
-        consumer_secret="cs",
-        domain="acme.my",
-        version=VERSION,
-        session=LocalFakeSession(server.url),
-    )
 
 
 @pytest.fixture
@@ -89,23 +60,8 @@ def direct(fake: FakeSalesforce, server: BackgroundServer) -> Salesforce:
     )
 
 
-def api(server: BackgroundServer, path: str) -> str:
-    return f"{server.url}/services/data/v{VERSION}/{path}"
-
-
 def bearer(fake: FakeSalesforce) -> dict[str, str]:
     return {"Authorization": f"Bearer {fake.issue_token()}"}
-
-
-def seed_opportunity(fake: FakeSalesforce, stage: str = "Prospecting", **extra: Any) -> str:
-    account = fake.create("Account", {"Name": "Acme"})
-    data = {
-        "Name": "Acme – Implementation",
-        "StageName": stage,
-        "CloseDate": "2026-07-11",
-        "AccountId": account,
-    }
-    return fake.create("Opportunity", {**data, **extra})
 
 
 # --- login ----------------------------------------------------------------------------------------------
@@ -484,7 +440,7 @@ def test_create_get_update_delete_undelete(
 
 
 def test_delete_cascades_and_undelete_restores(fake: FakeSalesforce) -> None:
-    opp = seed_opportunity(fake)
+    opp = opportunity(fake)
     account = fake.get("Opportunity", opp)["AccountId"]
     contact = fake.create("Contact", {"LastName": "Lee", "AccountId": account})
     role = fake.create("OpportunityContactRole", {"OpportunityId": opp, "ContactId": contact})
@@ -501,7 +457,7 @@ def test_delete_cascades_and_undelete_restores(fake: FakeSalesforce) -> None:
 
 
 def test_only_one_primary_contact_role_per_opportunity(sf: Salesforce, fake: FakeSalesforce) -> None:
-    opp = seed_opportunity(fake)
+    opp = opportunity(fake)
     first, second = (fake.create("Contact", {"LastName": n}) for n in ("One", "Two"))
     r1 = sf.OpportunityContactRole.create({"OpportunityId": opp, "ContactId": first, "IsPrimary": True})["id"]
     sf.OpportunityContactRole.create({"OpportunityId": opp, "ContactId": second, "IsPrimary": True})
@@ -540,7 +496,7 @@ def test_upsert_by_external_id(sf: Salesforce, fake: FakeSalesforce) -> None:
 
 
 def test_composite_references_one_api_call(sf: Salesforce, fake: FakeSalesforce) -> None:
-    opp = seed_opportunity(fake)
+    opp = opportunity(fake)
     fake.create(
         "Contact",
         {
@@ -630,7 +586,7 @@ def test_composite_all_or_none_rolls_back(sf: Salesforce, fake: FakeSalesforce) 
 
 
 def _dup(sf: Salesforce, fake: FakeSalesforce) -> Any:
-    seed_opportunity(fake, BigTime_Project_Id__c="42")
+    opportunity(fake, BigTime_Project_Id__c="42")
     return sf.Opportunity.create(
         {"Name": "B", "StageName": "Prospecting", "CloseDate": "2026-01-01", "BigTime_Project_Id__c": "42"}
     )
@@ -705,7 +661,7 @@ ERROR_CASES: list[
     ),
     (
         "restricted picklist",
-        lambda sf, f: sf.Opportunity.update(seed_opportunity(f), {"BigTime_Sync_Status__c": "Bogus"}),
+        lambda sf, f: sf.Opportunity.update(opportunity(f), {"BigTime_Sync_Status__c": "Bogus"}),
         SalesforceMalformedRequest,
         400,
         "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
@@ -722,7 +678,7 @@ ERROR_CASES: list[
     ),
     (
         "read-only field",
-        lambda sf, f: sf.Opportunity.update(seed_opportunity(f), {"IsWon": True}),
+        lambda sf, f: sf.Opportunity.update(opportunity(f), {"IsWon": True}),
         SalesforceMalformedRequest,
         400,
         "INVALID_FIELD_FOR_INSERT_UPDATE",
@@ -812,7 +768,7 @@ def test_json_flow_fires_once_when_updated_to_meet_the_condition(
 ) -> None:
     fake.add_flow(action="json", url=hooks.url("/won"), headers={"x-api-key": "secret"})
     fake.add_flow(field="NextStep", value="marker", action="json", url=hooks.url("/marker"))
-    opp = seed_opportunity(fake)
+    opp = opportunity(fake)
     sf.Opportunity.update(opp, {"Amount": 10})  # does not meet the condition
     sf.Opportunity.update(opp, {"StageName": "Closed Won"})
     won = hooks.wait(1, path="/won")
@@ -830,7 +786,7 @@ def test_json_flow_fires_once_when_updated_to_meet_the_condition(
     assert len(hooks.wait(1, path="/marker")) == 1
     assert len(hooks.wait(1, path="/won", timeout=0)) == 1
     # Created already meeting the condition: fires.
-    born_won = seed_opportunity(fake, stage="Closed Won")
+    born_won = opportunity(fake, stage="Closed Won")
     assert json.loads(hooks.wait(2, path="/won")[1]["body"])["opportunityId"] == born_won
     # The fake records a delivery once it has read the reply, a moment after the receiver saw the request.
     wait_for(lambda: len([d for d in fake.deliveries if d["kind"] == "json"]) >= 3)
@@ -840,7 +796,7 @@ def test_json_flow_fires_once_when_updated_to_meet_the_condition(
 def test_json_flow_retries_failed_callouts(fake: FakeSalesforce, hooks: Receiver) -> None:
     hooks.script[:] = [500]
     fake.add_flow(action="json", url=hooks.url(), json_retry_delays=(0.05,))
-    seed_opportunity(fake, stage="Closed Won")
+    opportunity(fake, stage="Closed Won")
     got = hooks.wait(2)
     assert len(got) == 2 and got[0]["body"] == got[1]["body"]  # same eventId: receivers can dedupe
     # The fake records a delivery once it has read the reply, a moment after the receiver saw the request.
@@ -873,7 +829,7 @@ def test_outbound_message_soap_batches_and_retries_until_acked(
         retry_cap=0.1,
         fields=["Name", "StageName", "Amount", "CloseDate", "IsWon", "AccountId", "LastModifiedDate"],
     )
-    first, second = seed_opportunity(fake), seed_opportunity(fake, Amount=45000)
+    first, second = opportunity(fake), opportunity(fake, Amount=45000)
     sf.restful(
         "composite",
         method="POST",
@@ -940,7 +896,7 @@ def test_outbound_message_is_dropped_after_max_age(fake: FakeSalesforce, hooks: 
         retry_cap=0.05,
         max_age=0.2,
     )
-    opp = seed_opportunity(fake, stage="Closed Won")
+    opp = opportunity(fake, stage="Closed Won")
     dropped = wait_for(lambda: fake.dropped_notifications)
     assert dropped[0]["record_id"] == opp and not fake.pending_notifications
     assert len(fake.deliveries) >= 2  # retried before giving up
@@ -948,7 +904,7 @@ def test_outbound_message_is_dropped_after_max_age(fake: FakeSalesforce, hooks: 
 
 def test_change_data_capture_events_and_relay(sf: Salesforce, fake: FakeSalesforce, hooks: Receiver) -> None:
     relay = fake.add_cdc_relay(hooks.url("/events"), account="111122223333", region="eu-west-1")
-    opp = seed_opportunity(fake, Description="to be cleared")
+    opp = opportunity(fake, Description="to be cleared")
     sf.Opportunity.update(
         opp,
         {"StageName": "Closed Won", "Description": None},
@@ -1051,7 +1007,7 @@ def test_custom_object_and_relationships_from_the_shipped_metadata(
         and fields["Opportunity__c"]["relationshipName"] == "Opportunity__r"
     )
     assert fields["Budget_Fees__c"]["type"] == "currency" and fields["Last_Pulled__c"]["type"] == "datetime"
-    opp = seed_opportunity(fake)
+    opp = opportunity(fake)
     sf.BigTime_Project__c.upsert(
         "BigTime_Project_Id__c/9001",
         {
@@ -1168,7 +1124,7 @@ def test_concurrent_writes_are_safe(server: BackgroundServer, fake: FakeSalesfor
 def test_close_joins_the_sender_thread(hooks: Receiver) -> None:
     own = FakeSalesforce()
     own.add_flow(action="json", url=hooks.url("/closing"))
-    seed_opportunity(own, stage="Closed Won")
+    opportunity(own, stage="Closed Won")
     hooks.wait(1, path="/closing")
     thread = own.triggers.outbox._thread
     assert thread is not None and thread.is_alive()
@@ -1179,7 +1135,7 @@ def test_close_joins_the_sender_thread(hooks: Receiver) -> None:
 def test_datetimes_use_salesforce_format(fake: FakeSalesforce) -> None:
     clock = [datetime(2025, 6, 26, 14, 32, 49, 123456, tzinfo=UTC)]
     timed = FakeSalesforce(clock=lambda: clock[0])
-    opp = seed_opportunity(timed)
+    opp = opportunity(timed)
     clock[0] += timedelta(minutes=5)
     timed.update("Opportunity", opp, {"BigTime_Last_Synced__c": "2026-07-01T12:00:00+02:00"})
     record = timed.get("Opportunity", opp)
