@@ -8,10 +8,6 @@ The tests share one stack and stay independent: each seeds its own Opportunities
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,13 +17,10 @@ import pytest
 import requests
 
 from sf_bigtime_local.clients import BigTimeHttp, post_event, salesforce
-from sf_bigtime_local.template import REPO_ROOT
 from tests.e2e.conftest import running_stack
-from tests.e2e.helpers import queue_depth, wait_for
+from tests.e2e.helpers import cli, cli_json, queue_depth, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-ops")]
-
-CLI = Path(sys.executable).with_name("sf-bigtime")
 
 
 @pytest.fixture(scope="module")
@@ -35,25 +28,6 @@ def ops_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     options = ("--no-flow", "--page-size", "100", "--max-receive-count", "2", "--visibility-timeout", "30")
     with running_stack(tmp_path_factory, *options) as description:
         yield description
-
-
-def cli(stack: dict[str, Any], *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
-    """Run `sf-bigtime ARGS --state-file …` as an operator would; check its exit status."""
-    result = subprocess.run(
-        [str(CLI), *args, "--state-file", stack["_state_file"]],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SF_BIGTIME_"))},
-        check=False,
-    )
-    assert result.returncode == expect, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    return result
-
-
-def cli_json(stack: dict[str, Any], *args: str, expect: int = 0) -> dict[str, Any]:
-    return json.loads(cli(stack, *args, "--json", expect=expect).stdout)
 
 
 def sf_calls(stack: dict[str, Any]) -> list[dict[str, Any]]:

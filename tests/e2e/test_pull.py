@@ -6,42 +6,21 @@ ingest endpoint and the queue."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 from simple_salesforce import format_soql
 
 from sf_bigtime_local.clients import BigTimeHttp, post_event, salesforce, salesforce_usage
-from sf_bigtime_local.template import REPO_ROOT
-from tests.e2e.helpers import wait_for
+from tests.e2e.helpers import cli, cli_json, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-pull")]
 
-CLI = Path(sys.executable).with_name("sf-bigtime")
 FIELDS = (
     "Status__c, Project_Lead__c, Budget_Hours__c, Actual_Hours__c, Actual_Fees__c, Invoiced_To_Date__c, "
     "WIP__c, Last_Pulled__c, Pull_Message__c, Budget_Health__c"
 )
-
-
-def pull(stack: dict[str, Any], *args: str, expect: int = 0) -> dict[str, Any]:
-    result = subprocess.run(
-        [str(CLI), "pull", *args, "--json", "--state-file", stack["_state_file"]],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SF_BIGTIME_"))},
-        check=False,
-    )
-    assert result.returncode == expect, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    return dict(json.loads(result.stdout))
 
 
 def record(stack: dict[str, Any], project_id: int) -> dict[str, Any]:
@@ -89,11 +68,11 @@ def test_done_when_hours_and_an_invoice_logged_in_bigtime_reach_the_record_and_a
     bigtime.post("/time", {"Dt": today, "ProjectSID": project_id, "Hours_IN": 2}, MarkSubmitted="true")
     assert record(stack, project_id)["Actual_Hours__c"] is None  # nothing pulled yet
 
-    dry = pull(stack, "--all", "--dry-run")
+    dry = cli_json(stack, "pull", "--all", "--dry-run")
     assert dry["dry_run"] and dry["changed"] >= 1 and dry["written"] == 0
     assert record(stack, project_id)["Actual_Hours__c"] is None
 
-    first = pull(stack, "--all")
+    first = cli_json(stack, "pull", "--all")
     assert first["written"] >= 1 and first["failed"] == 0 and first["mode"] == "per_project"
     row = record(stack, project_id)
     assert (row["Status__c"], row["Budget_Hours__c"], row["Actual_Hours__c"]) == ("In Progress", 50.0, 10.0)
@@ -102,7 +81,7 @@ def test_done_when_hours_and_an_invoice_logged_in_bigtime_reach_the_record_and_a
     assert row["Last_Pulled__c"] and row["Pull_Message__c"] is None and row["Budget_Health__c"] == "On track"
 
     before = salesforce_usage(stack)
-    second = pull(stack, "--all")
+    second = cli_json(stack, "pull", "--all")
     after = salesforce_usage(stack)
     assert after["records_written"] - before["records_written"] == 0
     assert (second["changed"], second["written"], second["salesforce_calls"]) == (0, 0, 1)
@@ -132,17 +111,7 @@ def test_pull_from_bigtime_goes_through_ingest_and_the_queue(
 
 
 def test_the_cli_refuses_an_unclear_scope(stack: dict[str, Any]) -> None:
-    result = subprocess.run(
-        [str(CLI), "pull", "--state-file", stack["_state_file"]],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert (
-        result.returncode == 2
-        and "choose exactly one of --opportunity ID, --project ID and --all" in result.stderr
-    )
-    one = pull(stack, "--project", "999999")
+    result = cli(stack, "pull", expect=2)
+    assert "choose exactly one of --opportunity ID, --project ID and --all" in result.stderr
+    one = cli_json(stack, "pull", "--project", "999999")
     assert one["examined"] == 0 and one["scope"] == "BigTime project 999999"
