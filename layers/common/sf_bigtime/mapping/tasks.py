@@ -10,9 +10,9 @@ Opportunity as read now should have is :func:`sf_bigtime.mapping.task_plans.task
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, field_validator, model_validator
 
 from sf_bigtime.clients.salesforce import ChildQuery
 from sf_bigtime.mapping.conditions import Condition
@@ -50,9 +50,6 @@ class TaskSource(Source):
         return super().paths() + ([self.when.field] if self.when else [])
 
 
-TaskFields = dict[BigTimeField, TaskSource | None]
-
-
 def _check_task_fields(value: dict[str, Any]) -> dict[str, Any]:
     for key in value:
         reason = _RESERVED.get(key.lower())
@@ -63,17 +60,16 @@ def _check_task_fields(value: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in value.items() if v is not None}  # null removes a default field
 
 
+# The checks travel with the type, so the line item tasks and the amount task cannot differ in them.
+TaskFields = Annotated[dict[BigTimeField, TaskSource | None], AfterValidator(_check_task_fields)]
+
+
 class AmountTask(_Strict):
     """The one budget task of an Opportunity without line items (sources read the Opportunity)."""
 
     enabled: bool = True
     update: UpdatePolicy = UpdatePolicy.SYNC
     fields: TaskFields = {}
-
-    @field_validator("fields")
-    @classmethod
-    def _fields(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_task_fields(value)
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -103,11 +99,6 @@ class TasksSection(_Strict):
                 "1 to 10 letters, digits, '-', '_' or '.': the task code is this prefix and the line item id"
             )
         return value
-
-    @field_validator("fields")
-    @classmethod
-    def _fields(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_task_fields(value)
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
