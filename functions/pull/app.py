@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 
-from sf_bigtime.clients.bigtime import BigTimeClient
-from sf_bigtime.clients.salesforce import SalesforceClient
 from sf_bigtime.logs import quiet_libraries
 from sf_bigtime.mapping.source import MappingSource
 from sf_bigtime.observability import NAMESPACE, PULL, Emitter, function_metrics
 from sf_bigtime.pull.run import Puller
-from sf_bigtime.pull.scheduled import build_puller, run_scheduled
-from sf_bigtime.secrets import load_bigtime_credentials, load_salesforce_credentials
+from sf_bigtime.pull.scheduled import build_stack_puller, run_scheduled
 from sf_bigtime.settings import pull_settings
 
 quiet_libraries()  # botocore would log the secrets' values at DEBUG
@@ -34,19 +30,7 @@ def _get_puller() -> Puller:
         _mappings = MappingSource.for_stack(parameter=settings.mapping_parameter, file=settings.mapping_file)
     section = _mappings.load().pull
     if _puller is None:
-        _puller = build_puller(
-            settings,
-            section,
-            salesforce=SalesforceClient(
-                load_salesforce_credentials(settings.salesforce_secret_arn),
-                api_version=settings.salesforce_api_version,
-                timeout=settings.http_timeout_seconds,
-            ),
-            bigtime=BigTimeClient(
-                load_bigtime_credentials(settings.bigtime_secret_arn), timeout=settings.http_timeout_seconds
-            ),
-            table=boto3.resource("dynamodb").Table(settings.table_name),
-        )
+        _puller = build_stack_puller(settings, section)
     _puller.section = section
     return _puller
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import boto3
+
 from sf_bigtime import observability as obs
 from sf_bigtime.call_metrics import emit_calls
 from sf_bigtime.clients.bigtime import BigTimeClient
@@ -21,7 +23,8 @@ from sf_bigtime.mapping.pull import PullSection
 from sf_bigtime.pull.bigtime import BigTimeReader, Guard, HasBigTimeRate, pull_limiter
 from sf_bigtime.pull.progress import Progress
 from sf_bigtime.pull.run import Puller, PullReport
-from sf_bigtime.settings import PullSettings
+from sf_bigtime.secrets import load_bigtime_credentials, load_salesforce_credentials
+from sf_bigtime.settings import PullSettings, WorkerSettings
 from sf_bigtime.sfid import to_18
 
 # Seconds kept free at the end of a Lambda run for writing to Salesforce and saving progress.
@@ -63,6 +66,24 @@ def build_puller(
         section=section,
         progress=progress,
         api_budget_percent=settings.api_budget_percent if isinstance(settings, PullSettings) else 80.0,
+    )
+
+
+def build_stack_puller(settings: PullSettings | WorkerSettings, section: PullSection) -> Puller:
+    """A Puller on a deployed stack's own clients, logged in with the secrets ``settings`` name, keeping its
+    read times in the stack's state table (see :func:`build_puller`)."""
+    return build_puller(
+        settings,
+        section,
+        salesforce=SalesforceClient(
+            load_salesforce_credentials(settings.salesforce_secret_arn),
+            api_version=settings.salesforce_api_version,
+            timeout=settings.http_timeout_seconds,
+        ),
+        bigtime=BigTimeClient(
+            load_bigtime_credentials(settings.bigtime_secret_arn), timeout=settings.http_timeout_seconds
+        ),
+        table=boto3.resource("dynamodb").Table(settings.table_name),
     )
 
 
