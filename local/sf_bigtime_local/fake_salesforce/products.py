@@ -54,6 +54,14 @@ def _create_only_ref(name: str, target: str, relationship: str, label: str, **kw
     return _ref(name, target, relationship, label, updateable=False, **kw)
 
 
+def _parent_ref(name: str, target: str, label: str, children: str) -> Field:
+    """The record's parent: required, set on create only, and deleting the parent deletes this record too
+    (``children``: the parent's child relationship)."""
+    return _create_only_ref(
+        name, target, target, label, required=True, child_relationship=children, cascade_delete=True
+    )
+
+
 def add_product_objects(schema: Schema) -> None:
     """Add Pricebook2, Product2, PricebookEntry, OpportunityLineItem and OpportunityTeamMember."""
     schema.add(
@@ -93,24 +101,8 @@ def add_product_objects(schema: Schema) -> None:
             "Price Book Entries",
             [
                 _ro("Name", "string", "Product Name", length=255),
-                _create_only_ref(
-                    "Pricebook2Id",
-                    "Pricebook2",
-                    "Pricebook2",
-                    "Price Book ID",
-                    required=True,
-                    child_relationship="PricebookEntries",
-                    cascade_delete=True,
-                ),
-                _create_only_ref(
-                    "Product2Id",
-                    "Product2",
-                    "Product2",
-                    "Product ID",
-                    required=True,
-                    child_relationship="PricebookEntries",
-                    cascade_delete=True,
-                ),
+                _parent_ref("Pricebook2Id", "Pricebook2", "Price Book ID", "PricebookEntries"),
+                _parent_ref("Product2Id", "Product2", "Product ID", "PricebookEntries"),
                 _currency("UnitPrice", "List Price", required=True),
                 Field("IsActive", "boolean", "Active", default=False),
                 Field("UseStandardPrice", "boolean", "Use Standard Price", default=False),
@@ -125,15 +117,7 @@ def add_product_objects(schema: Schema) -> None:
             "Opportunity Product",
             "Opportunity Product",
             [
-                _create_only_ref(
-                    "OpportunityId",
-                    "Opportunity",
-                    "Opportunity",
-                    "Opportunity ID",
-                    required=True,
-                    child_relationship="OpportunityLineItems",
-                    cascade_delete=True,
-                ),
+                _parent_ref("OpportunityId", "Opportunity", "Opportunity ID", "OpportunityLineItems"),
                 _create_only_ref(
                     "PricebookEntryId",
                     "PricebookEntry",
@@ -167,15 +151,7 @@ def add_product_objects(schema: Schema) -> None:
             "Opportunity Team Member",
             "Opportunity Team Members",
             [
-                _create_only_ref(
-                    "OpportunityId",
-                    "Opportunity",
-                    "Opportunity",
-                    "Opportunity ID",
-                    required=True,
-                    child_relationship="OpportunityTeamMembers",
-                    cascade_delete=True,
-                ),
+                _parent_ref("OpportunityId", "Opportunity", "Opportunity ID", "OpportunityTeamMembers"),
                 _create_only_ref("UserId", "User", "User", "User ID", required=True),
                 _ro("Name", "string", "Team Member Name", length=121),
                 _picklist("TeamMemberRole", TEAM_ROLES, "Team Role"),
