@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
+
+
+def _schedule_option(flag: str, what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A scheduled function's period on the local stack (the deployed stack has an EventBridge schedule)."""
+    return click.option(
+        flag,
+        type=click.FloatRange(min=0),
+        default=0.0,
+        show_default=True,
+        help=f"{what} every N seconds, as the deployed schedule does (0: only by hand).",
+    )
 
 
 @click.group()
@@ -28,20 +41,8 @@ def local() -> None:
     default=None,
     help="Deliveries before a message moves to the DLQ [default: the template's MaxReceiveCount].",
 )
-@click.option(
-    "--reconcile-every",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Run the reconcile sweep every N seconds, as the deployed schedule does (0: only by hand).",
-)
-@click.option(
-    "--pull-every",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Pull BigTime's figures every N seconds, as the deployed schedule does (0: only by hand).",
-)
+@_schedule_option("--reconcile-every", "Run the reconcile sweep")
+@_schedule_option("--pull-every", "Pull BigTime's figures")
 @click.option(
     "--state-file",
     type=click.Path(dir_okay=False, path_type=Path),
