@@ -1,14 +1,19 @@
-"""Shared fixtures: AWS credentials that can never reach a real account, and moto."""
+"""Shared fixtures: AWS credentials that can never reach a real account, moto, the clock, the log scan, and
+Powertools metrics that print."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.clock import Clock
 from tests.logscan import LogScan
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Metrics
 
 # Never let a test talk to a real AWS account, whatever the developer's environment holds.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
@@ -45,3 +50,18 @@ def log_scan() -> Iterator[LogScan]:
     with LogScan() as scan:
         yield scan
     scan.assert_clean()
+
+
+@pytest.fixture
+def emf(monkeypatch: pytest.MonkeyPatch) -> Iterator[Metrics]:
+    """A worker-side Powertools Metrics with printing on (the suite turns it off), cleared around the test:
+    Powertools shares the metric set between instances."""
+    from aws_lambda_powertools import Metrics
+
+    from sf_bigtime import observability as obs
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    metrics = Metrics(namespace=obs.NAMESPACE, service=obs.WORKER)
+    metrics.clear_metrics()
+    yield metrics
+    metrics.clear_metrics()

@@ -70,24 +70,15 @@ def test_only_counts_skip_zeros() -> None:
     assert not any(spec.counts for spec in obs.METRICS.values() if spec.unit != obs.COUNT)
 
 
-@pytest.fixture
-def metrics(monkeypatch: pytest.MonkeyPatch) -> Iterator[Metrics]:
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-    m = Metrics(namespace=obs.NAMESPACE, service=obs.WORKER)
-    m.clear_metrics()
-    yield m
-    m.clear_metrics()
-
-
 def test_plain_metrics_aggregate_and_dimensioned_ones_print_their_own_document(
-    metrics: Metrics, capsys: pytest.CaptureFixture[str]
+    emf: Metrics, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    emitter = obs.Emitter(obs.WORKER, metrics)
+    emitter = obs.Emitter(obs.WORKER, emf)
     emitter.emit(obs.BIGTIME_LATENCY, 12.5)
     emitter.emit(obs.BIGTIME_LATENCY, 30)
     emitter.emit(obs.SYNC_ERRORS, Kind="transient", Code="bigtime_unavailable")
 
-    aggregate = metrics.serialize_metric_set()
+    aggregate = emf.serialize_metric_set()
     assert aggregate[obs.BIGTIME_LATENCY] == [12.5, 30.0] and aggregate["service"] == obs.WORKER
     [line] = capsys.readouterr().out.splitlines()
     single = json.loads(line)

@@ -6,7 +6,6 @@ take. Also the scheduled reconcile's bounds and metrics, and what the worker and
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -177,16 +176,6 @@ def test_reconcile_leaves_recent_changes_alone_and_bounds_each_run(deployed: Dep
 
 
 # -- metrics as the functions print them (EMF) ---------------------------------------------------------
-@pytest.fixture
-def emf(monkeypatch: pytest.MonkeyPatch) -> Iterator[Metrics]:
-    """A worker-side Metrics with printing on, cleared around the test (Powertools shares its state)."""
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-    metrics = Metrics(namespace=obs.NAMESPACE, service=obs.WORKER)
-    metrics.clear_metrics()
-    yield metrics
-    metrics.clear_metrics()
-
-
 def emitted(metrics: Metrics, printed: str) -> dict[str, set[frozenset[str]]]:
     """Metric name -> the dimension sets it was emitted with, from the aggregate and single-metric EMF."""
     documents = [metrics.serialize_metric_set()] if metrics.metric_set else []
