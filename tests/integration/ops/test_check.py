@@ -101,6 +101,15 @@ def _salesforce_secret(url: str, **overrides: str) -> dict[str, str]:
     }
 
 
+def _bigtime_secret(url: str, api_token: str = BT_TOKEN) -> dict[str, str]:
+    return {
+        "auth": "api_key",
+        "api_token": api_token,
+        "realm": BT_REALM,
+        "base_url": f"{url}/BigtimeData/api/v2",
+    }
+
+
 def _serve(sf: FakeSalesforce) -> Iterator[Env]:
     bt = FakeBigTime(
         realm=BT_REALM,
@@ -120,15 +129,7 @@ def _serve(sf: FakeSalesforce) -> Iterator[Env]:
                 Name=f"{STACK}/salesforce", SecretString=json.dumps(_salesforce_secret(sfs.url))
             )["ARN"],
             "bigtime": sm.create_secret(
-                Name=f"{STACK}/bigtime",
-                SecretString=json.dumps(
-                    {
-                        "auth": "api_key",
-                        "api_token": BT_TOKEN,
-                        "realm": BT_REALM,
-                        "base_url": f"{bts.url}/BigtimeData/api/v2",
-                    }
-                ),
+                Name=f"{STACK}/bigtime", SecretString=json.dumps(_bigtime_secret(bts.url))
             )["ARN"],
             "webhook": sm.create_secret(
                 Name=f"{STACK}/webhook", SecretString=json.dumps({"api_key": "the-key-" * 4})
@@ -202,15 +203,7 @@ def test_every_check_passes_against_a_ready_stack_read_from_cloudformation(env: 
 
 
 def test_a_wrong_bigtime_token_fails_the_login_and_skips_the_picklists(env: Env) -> None:
-    env.put(
-        "bigtime",
-        {
-            "auth": "api_key",
-            "api_token": "wrong",
-            "realm": BT_REALM,
-            "base_url": f"{env.bt_url}/BigtimeData/api/v2",
-        },
-    )
+    env.put("bigtime", _bigtime_secret(env.bt_url, "wrong"))
     results = env.run()
     assert results["bigtime-login"].status == "failed"
     assert (
@@ -321,15 +314,7 @@ def test_cli_prints_a_table_or_json_and_exits_non_zero_on_failure(env: Env) -> N
     assert ok.exit_code == 0, ok.output
     assert ok.output.startswith(f"sf-bigtime check: stack {STACK} (us-east-1)")
     assert f"all {len(EVERY_CHECK)} checks passed." in ok.output
-    env.put(
-        "bigtime",
-        {
-            "auth": "api_key",
-            "api_token": "wrong",
-            "realm": BT_REALM,
-            "base_url": f"{env.bt_url}/BigtimeData/api/v2",
-        },
-    )
+    env.put("bigtime", _bigtime_secret(env.bt_url, "wrong"))
     failed = runner.invoke(main, ["check", "--stack-name", STACK, "--region", "us-east-1", "--json"])
     assert failed.exit_code == 1
     document = json.loads(failed.output)
@@ -401,15 +386,7 @@ def test_a_line_item_field_the_org_lacks_fails_the_field_check_naming_it(env: En
 
 
 def test_an_api_key_that_may_not_read_staff_fails_the_staff_check_naming_the_fix(env: Env) -> None:
-    env.put(
-        "bigtime",
-        {
-            "auth": "api_key",
-            "api_token": BT_TOKEN_NO_STAFF,
-            "realm": BT_REALM,
-            "base_url": f"{env.bt_url}/BigtimeData/api/v2",
-        },
-    )
+    env.put("bigtime", _bigtime_secret(env.bt_url, BT_TOKEN_NO_STAFF))
     staff = env.run()["bigtime-staff"]
     # A list BigTime filters by the staffer's rights: empty, not refused.
     assert staff.status == "failed" and "may lack the right to view staff" in staff.detail
