@@ -3,6 +3,8 @@ and 401/405 ending the run with a message that says what to fix."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from sf_bigtime.clients.bigtime import BigTimeCallError
@@ -18,6 +20,18 @@ def throttled(retry_after: float | None = None) -> BigTimeCallError:
     )
 
 
+def scripted(answers: list[object]) -> Callable[[], str]:
+    """A BigTime call that gives ``answers`` in turn: an exception is raised, anything else returned."""
+
+    def call() -> str:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return str(answer)
+
+    return call
+
+
 def test_the_pull_takes_its_share_of_the_firms_bigtime_budget() -> None:
     settings = PullSettings(
         table_name="t", salesforce_secret_arn="s", bigtime_secret_arn="b", bigtime_calls_per_minute=15
@@ -29,15 +43,8 @@ def test_the_pull_takes_its_share_of_the_firms_bigtime_budget() -> None:
 
 
 def test_throttling_is_waited_out_honouring_retry_after(clock: Clock) -> None:
-    answers: list[object] = [throttled(7), throttled(None), "ok"]
+    call = scripted([throttled(7), throttled(None), "ok"])
     guard = Guard(clock=clock, sleep=clock.sleep)
-
-    def call() -> str:
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return str(answer)
-
     assert guard.call("x", call) == "ok"
     assert clock.slept == [7, 10.0]  # Retry-After, then our own backoff (5 s x the second in a row)
     assert guard.throttles == 2
@@ -56,14 +63,7 @@ def test_three_throttles_in_a_row_stop_the_run(clock: Clock) -> None:
 
 def test_a_success_resets_the_count_and_the_deadline_stops_before_a_call(clock: Clock) -> None:
     guard = Guard(clock=clock, sleep=clock.sleep, deadline=clock() + 30)
-    answers: list[object] = [throttled(1), "a", throttled(1), throttled(1), "b"]
-
-    def call() -> str:
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return str(answer)
-
+    call = scripted([throttled(1), "a", throttled(1), throttled(1), "b"])
     assert guard.call("x", call) == "a"
     assert guard.call("x", call) == "b"  # two in a row, not three
     clock.advance(30)
