@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import boto3
 import pytest
 
-from tests.integration.conftest import SF_CONSUMER_KEY, SF_CONSUMER_SECRET, World
+from sf_bigtime.settings import reconcile_settings
+from tests.integration.conftest import SF_CONSUMER_KEY, SF_CONSUMER_SECRET, TABLE, World
 from tests.integration.ops.deployed import Deployed, deploy
 
 
@@ -27,3 +29,21 @@ def deployed(world: World) -> Deployed:
     )
     deploy(world, queue=queue, dlq=dlq)
     return Deployed(world, queue, dlq)
+
+
+@pytest.fixture
+def reconcile_env(monkeypatch: pytest.MonkeyPatch, deployed: Deployed) -> Iterator[None]:
+    """The reconcile function's environment on the deployed stack (no TriggerStages, no grace period); its
+    cached settings are cleared around the test."""
+    secret = boto3.client("secretsmanager").describe_secret(SecretId="sf")["ARN"]
+    for name, value in {
+        "TABLE_NAME": TABLE,
+        "QUEUE_URL": deployed.queue_url,
+        "SALESFORCE_SECRET_ARN": secret,
+        "RECONCILE_GRACE_MINUTES": "0",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("TRIGGER_STAGES", raising=False)
+    reconcile_settings.cache_clear()
+    yield
+    reconcile_settings.cache_clear()

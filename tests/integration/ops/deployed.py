@@ -11,7 +11,8 @@ import boto3
 from click.testing import CliRunner
 
 from sf_bigtime.queue.message import SyncRequest
-from sf_bigtime_local.lambda_runtime import LambdaContext
+from sf_bigtime_local.lambda_runtime import LambdaContext, load_handler
+from sf_bigtime_local.template import REPO_ROOT
 from sf_bigtime_ops.cli import main
 from tests.integration.conftest import ORG, TABLE, World
 
@@ -29,6 +30,15 @@ PARAMETERS = (
 
 def lambda_context() -> LambdaContext:
     return LambdaContext(function_name="sf-bigtime-test-worker", timeout_seconds=300)
+
+
+def run_reconcile_function() -> dict[str, Any]:
+    """functions/reconcile/app.py as Lambda runs it (a fresh import), on the sample schedule event from
+    events/; its settings come from the environment (fixture ``reconcile_env``)."""
+    _, handler = load_handler(REPO_ROOT / "functions/reconcile/app.py", "reconcile_app_under_test")
+    event = json.loads((REPO_ROOT / "events/schedule-reconcile.json").read_text())
+    summary: dict[str, Any] = handler(event, lambda_context())
+    return summary
 
 
 @dataclass

@@ -26,7 +26,7 @@ from sf_bigtime.sync.run import sync_opportunity
 from sf_bigtime.sync.worker import Worker
 from sf_bigtime_ops.cli import main
 from tests.integration.conftest import ORG, TABLE, World
-from tests.integration.ops.deployed import STACK, Deployed, lambda_context
+from tests.integration.ops.deployed import STACK, Deployed, lambda_context, run_reconcile_function
 
 
 def test_backfill_on_a_deployed_stack_pages_skips_what_the_state_table_knows_and_is_safe_twice(
@@ -302,31 +302,13 @@ def test_ingest_counts_events_by_source_and_rejections_by_reason(
 
 
 def test_the_reconcile_function_handles_its_schedule_event(
-    deployed: Deployed, monkeypatch: pytest.MonkeyPatch
+    deployed: Deployed, reconcile_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """functions/reconcile/app.py as Lambda runs it: settings from the environment, the secret through
     Powertools Parameters, the sample schedule event from events/."""
-    from sf_bigtime.settings import reconcile_settings
-    from sf_bigtime_local.lambda_runtime import load_handler
-    from sf_bigtime_local.template import REPO_ROOT
-
     world = deployed.world
     missed = world.opportunity(world.account("Scheduled"), name="Scheduled deal")
-    secret = boto3.client("secretsmanager").describe_secret(SecretId="sf")["ARN"]
-    for name, value in {
-        "TABLE_NAME": TABLE,
-        "QUEUE_URL": deployed.queue_url,
-        "SALESFORCE_SECRET_ARN": secret,
-        "TRIGGER_STAGES": "Closed Won",
-        "RECONCILE_GRACE_MINUTES": "0",
-    }.items():
-        monkeypatch.setenv(name, value)
-    reconcile_settings.cache_clear()
-    try:
-        _, handler = load_handler(REPO_ROOT / "functions/reconcile/app.py", "reconcile_app_under_test")
-        event = json.loads((REPO_ROOT / "events/schedule-reconcile.json").read_text())
-        summary = handler(event, lambda_context())
-    finally:
-        reconcile_settings.cache_clear()
+    monkeypatch.setenv("TRIGGER_STAGES", "Closed Won")
+    summary = run_reconcile_function()
     assert (summary["found"], summary["enqueued"]) == (1, 1)
     assert [r.opportunity_id for r in deployed.queued()] == [missed]

@@ -6,17 +6,11 @@ worker syncs."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-
 import boto3
 import pytest
 
-from sf_bigtime.settings import reconcile_settings
-from sf_bigtime_local.lambda_runtime import load_handler
-from sf_bigtime_local.template import REPO_ROOT
-from tests.integration.conftest import TABLE, World
-from tests.integration.ops.deployed import Deployed, lambda_context
+from tests.integration.conftest import World
+from tests.integration.ops.deployed import Deployed, run_reconcile_function
 
 # A standard stage of the fake org that is not Closed Won (its Stage picklist is restricted).
 SIGNED = "Negotiation/Review"
@@ -48,29 +42,6 @@ def opportunities(deployed: Deployed) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def reconcile_env(monkeypatch: pytest.MonkeyPatch, deployed: Deployed) -> Iterator[None]:
-    secret = boto3.client("secretsmanager").describe_secret(SecretId="sf")["ARN"]
-    for name, value in {
-        "TABLE_NAME": TABLE,
-        "QUEUE_URL": deployed.queue_url,
-        "SALESFORCE_SECRET_ARN": secret,
-        "RECONCILE_GRACE_MINUTES": "0",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("TRIGGER_STAGES", raising=False)
-    reconcile_settings.cache_clear()
-    yield
-    reconcile_settings.cache_clear()
-
-
-def _run_function() -> dict[str, object]:
-    _, handler = load_handler(REPO_ROOT / "functions/reconcile/app.py", "reconcile_app_trigger_test")
-    event = json.loads((REPO_ROOT / "events/schedule-reconcile.json").read_text())
-    summary: dict[str, object] = handler(event, lambda_context())
-    return summary
-
-
 def test_the_scheduled_reconcile_sweeps_the_mappings_trigger(
     deployed: Deployed,
     opportunities: dict[str, str],
@@ -78,7 +49,7 @@ def test_the_scheduled_reconcile_sweeps_the_mappings_trigger(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("MAPPING_PARAMETER", _parameter("/sf-bigtime/trigger-function", MAPPING))
-    summary = _run_function()
+    summary = run_reconcile_function()
     assert [r.opportunity_id for r in deployed.queued()] == [opportunities["signed_big"]]
     # The small deal is in the stage but fails the condition: examined, not enqueued, counted as such.
     assert (summary["found"], summary["enqueued"]) == (2, 1)
@@ -93,7 +64,7 @@ def test_template_trigger_stages_replace_the_mappings_as_for_the_worker(
 ) -> None:
     monkeypatch.setenv("MAPPING_PARAMETER", _parameter("/sf-bigtime/trigger-override", MAPPING))
     monkeypatch.setenv("TRIGGER_STAGES", "Closed Won")
-    _run_function()
+    run_reconcile_function()
     # TriggerStages replaces the stages; the mapping's conditions still apply (Amount 5000 >= 1000).
     assert [r.opportunity_id for r in deployed.queued()] == [opportunities["closed_won"]]
 
