@@ -7,6 +7,7 @@ The building blocks of :mod:`sf_bigtime.mapping.model`; the conditions and the s
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
@@ -122,3 +123,18 @@ class Source(StrictModel):
         from Salesforce is known only when an Opportunity is synced."""
         values = [self.value, self.default, *(self.map or {}).values()]
         return [v for v in values if isinstance(v, str)]
+
+
+def fields_to_write[S: Source](
+    fields: Mapping[str, S | None], section_update: UpdatePolicy, *, sync_only: bool
+) -> Iterator[tuple[str, S]]:
+    """The mapped fields a write sends, with their sources: all but the ``never`` ones when the record is
+    created, only the ``sync`` ones on a later sync (``sync_only``). A source's own ``update`` comes first,
+    then its section's."""
+    for bt_field, source in fields.items():
+        if source is None:
+            continue
+        rule = source.update or section_update
+        if rule is UpdatePolicy.NEVER or (sync_only and rule is not UpdatePolicy.SYNC):
+            continue
+        yield bt_field, source

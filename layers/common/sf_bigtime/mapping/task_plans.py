@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sf_bigtime.clients.salesforce import OpportunitySnapshot, record_path
-from sf_bigtime.mapping.fields import UpdatePolicy
+from sf_bigtime.mapping.fields import fields_to_write
 from sf_bigtime.mapping.model import Mapping
 from sf_bigtime.mapping.tasks import (
     BUDGET_FIELDS,
@@ -22,7 +22,6 @@ from sf_bigtime.mapping.tasks import (
     TaskSource,
     TasksSection,
     task_picklist,
-    task_policy,
 )
 from sf_bigtime.mapping.transform import Lookup, Payload, opportunity_lookup, source_value, text
 from sf_bigtime.sfid import to_18
@@ -90,12 +89,7 @@ def _values(
     section: TasksSection | AmountTask, lookup: Lookup, today: str, *, sync_only: bool
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for bt_field, source in section.fields.items():
-        if source is None:
-            continue
-        rule = task_policy(section, source)
-        if rule is UpdatePolicy.NEVER or (sync_only and rule is not UpdatePolicy.SYNC):
-            continue
+    for bt_field, source in fields_to_write(section.fields, section.update, sync_only=sync_only):
         value = _value(bt_field, source, lookup, today)
         if value is not None:
             values[bt_field] = value

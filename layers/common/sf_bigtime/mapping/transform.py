@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sf_bigtime.clients.salesforce import OpportunitySnapshot, record_path
-from sf_bigtime.mapping.fields import PLACEHOLDER_RE, Source, UpdatePolicy
+from sf_bigtime.mapping.fields import PLACEHOLDER_RE, Source, fields_to_write
 from sf_bigtime.mapping.model import (
     STATUS_PICKLIST,
     ClientSection,
@@ -26,7 +26,6 @@ from sf_bigtime.mapping.model import (
     ProjectSection,
     Trigger,
     picklist,
-    policy,
 )
 
 Lookup = Callable[[str], Any]
@@ -120,12 +119,7 @@ def source_value(bt_field: str, source: Source, lookup: Lookup, today: str) -> A
 def section_payload(section: Section, lookup: Lookup, today: str, *, sync_only: bool) -> Payload:
     """The fields of a client/project/contact: all writable ones on create, the `sync` ones later."""
     payload = Payload()
-    for bt_field, source in section.fields.items():
-        if source is None:
-            continue
-        rule = policy(section, source)
-        if rule is UpdatePolicy.NEVER or (sync_only and rule is not UpdatePolicy.SYNC):
-            continue
+    for bt_field, source in fields_to_write(section.fields, section.update, sync_only=sync_only):
         value = source_value(bt_field, source, lookup, today)
         if value is None:
             continue
