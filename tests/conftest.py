@@ -28,6 +28,16 @@ os.environ.update(
 )
 
 
+@pytest.fixture(autouse=True)
+def _no_calls_from_earlier_tests() -> None:
+    """The per-thread logs of HTTP calls and rate-budget waits start empty: a test that made calls without
+    draining them (no unit of work ended) must not hand them to the next test's metrics."""
+    from sf_bigtime import observability as obs
+
+    obs.drain_calls()
+    obs.drain_budget_waits()
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     """In-process moto for every AWS service."""
