@@ -33,8 +33,9 @@ from sf_bigtime.clients.http import (
     describe_failure,
     redact,
 )
-from sf_bigtime.errors import PermanentError, TransientError
+from sf_bigtime.errors import PermanentError, SyncError, TransientError
 from sf_bigtime.secrets import SalesforceClientCredentials, SalesforceJwtBearer
+from sf_bigtime.sfid import is_salesforce_id, to_18
 
 CALL_CLIENT = "sf-bigtime"  # Sforce-Call-Options client=…: tags our writes (CDC changeOrigin, logs)
 CALL_OPTIONS = {"Sforce-Call-Options": f"client={CALL_CLIENT}"}
@@ -279,13 +280,14 @@ class SalesforceClient:
     # -- reads ------------------------------------------------------------------------------------
     def opportunity_soql(
         self,
-        opportunity_id: str,
+        opportunity_id: str | Sequence[str],
         opportunity_fields: Sequence[str] = (),
         contact_role_fields: Sequence[str] | None = (),
         children: Sequence[ChildQuery] = (),
     ) -> str:
-        """The one query of a sync; ``contact_role_fields`` None leaves the contact roles out; ``children``
-        are further subqueries (line items, team members) in the same query, at no extra API call."""
+        """The one query of a sync (or of a batch's syncs, given several ids); ``contact_role_fields`` None
+        leaves the contact roles out; ``children`` are further subqueries (line items, team members) in the
+        same query, at no extra API call."""
         fields, role_fields = selected_fields(opportunity_fields, contact_role_fields)
         roles = ""
         if role_fields is not None:
@@ -294,11 +296,12 @@ class SalesforceClient:
                 "ORDER BY IsPrimary DESC, CreatedDate ASC)"
             )
         roles += "".join(f", {child.soql()}" for child in children)
-        # Field paths are checked by the mapping's schema (letters, digits, _ and dots only); the only
-        # value goes through format_soql's quoting.
+        where = "Id = {}" if isinstance(opportunity_id, str) else "Id IN {}"
+        # Field paths are checked by the mapping's schema (letters, digits, _ and dots only); the ids go
+        # through format_soql's quoting.
         return format_soql(
-            f"SELECT {', '.join(fields)}{roles} FROM Opportunity WHERE Id = {{}}",  # noqa: S608
-            opportunity_id,
+            f"SELECT {', '.join(fields)}{roles} FROM Opportunity WHERE {where}",  # noqa: S608
+            opportunity_id if isinstance(opportunity_id, str) else list(opportunity_id),
         )
 
     def read_opportunity(
@@ -317,6 +320,31 @@ class SalesforceClient:
         if records is None:
             raise TransientError("Salesforce query returned an unexpected reply")
         return OpportunitySnapshot(dict(records[0])) if records else None
+
+    def read_opportunities(
+        self,
+        opportunity_ids: Sequence[str],
+        opportunity_fields: Sequence[str] = (),
+        contact_role_fields: Sequence[str] | None = (),
+        children: Sequence[ChildQuery] = (),
+    ) -> dict[str, OpportunitySnapshot]:
+        """:meth:`read_opportunity` for several Opportunities in one query (``WHERE Id IN (…)``; a further
+        page, should Salesforce split the reply, costs a call more). Keyed by 18-character id; an
+        Opportunity that is gone is not in the result."""
+        soql = self.opportunity_soql(opportunity_ids, opportunity_fields, contact_role_fields, children)
+        result = self._call("query", lambda sf: sf.query(soql, include_deleted=True))
+        found: dict[str, OpportunitySnapshot] = {}
+        while True:
+            records = result.get("records") if isinstance(result, dict) else None
+            if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+                raise TransientError("Salesforce query returned an unexpected reply")
+            for record in records:
+                if not is_salesforce_id(str(record.get("Id") or "")):
+                    raise TransientError("Salesforce query returned a record without a valid Id")
+                found[to_18(str(record["Id"]))] = OpportunitySnapshot(dict(record))
+            if result.get("done", True) or not result.get("nextRecordsUrl"):
+                return found
+            result = self._call("query_more", partial(_query_more, url=str(result["nextRecordsUrl"])))
 
     def query_all(self, soql: str) -> Iterator[dict[str, Any]]:
         """Every record of a query, following ``nextRecordsUrl`` (one API call per page)."""
@@ -343,18 +371,7 @@ class SalesforceClient:
     def write_back(self, opportunity_id: str, wb: WriteBack) -> None:
         """One composite request: upsert the BigTime Project record, then update the Opportunity."""
         base = f"/services/data/v{self.api_version}/sobjects"
-        opp_fields: dict[str, Any] = {
-            "BigTime_Sync_Status__c": wb.status,
-            "BigTime_Sync_Message__c": wb.message[:32000],
-            "BigTime_Last_Synced__c": salesforce_datetime(wb.synced_at),
-        }
-        if wb.project_id:
-            opp_fields["BigTime_Project_Id__c"] = wb.project_id
-        if wb.project_url:
-            opp_fields["BigTime_Project_URL__c"] = wb.project_url
-        _check_declared("Opportunity", opp_fields, OPPORTUNITY_WRITE_FIELDS)
-        if wb.project is not None:
-            _check_declared(PROJECT_OBJECT, wb.project, PROJECT_WRITE_FIELDS)
+        opp_fields = _opportunity_fields(wb)
         subrequests: list[dict[str, Any]] = []
         if wb.project_id and wb.project is not None:
             subrequests.append(
@@ -386,6 +403,48 @@ class SalesforceClient:
         if failures:
             raise _composite_error(failures, self._secrets(self._sf))
 
+    def write_back_batch(self, write_backs: Sequence[tuple[str, WriteBack]]) -> dict[str, SyncError | None]:
+        """:meth:`write_back` for several Opportunities in one ``/composite`` request (one API call): the
+        BigTime Project rows upserted in one sObject Collection, then the Opportunities updated in another,
+        every record on its own (``allOrNone`` false), so one record's failure never fails the others.
+
+        Returns each Opportunity's result by the id given: None when written, else the error (a
+        :class:`TransientError` to retry, :class:`OpportunityDeleted`, or a :class:`PermanentError`). Only
+        a call that fails as a whole raises. At most 200 Opportunities (a collection's limit)."""
+        if len(write_backs) > 200:
+            raise ValueError("at most 200 write-backs in one request (an sObject Collection's limit)")
+        collections = f"/services/data/v{self.api_version}/composite/sobjects"
+        rows: list[tuple[str, dict[str, Any]]] = []
+        updates: list[tuple[str, dict[str, Any]]] = []
+        for opportunity_id, wb in write_backs:
+            fields = _opportunity_fields(wb)
+            updates.append(
+                (opportunity_id, {"attributes": {"type": "Opportunity"}, "id": opportunity_id, **fields})
+            )
+            if wb.project_id and wb.project is not None:
+                row = {"attributes": {"type": PROJECT_OBJECT}, **wb.project, PROJECT_KEY_FIELD: wb.project_id}
+                rows.append((opportunity_id, row))
+        parts = [("projects", f"{collections}/{PROJECT_OBJECT}/{PROJECT_KEY_FIELD}", rows)] if rows else []
+        parts.append(("opportunities", collections, updates))
+        subrequests = [
+            {
+                "method": "PATCH",
+                "url": url,
+                "referenceId": ref,
+                "body": {"allOrNone": False, "records": [record for _, record in records]},
+            }
+            for ref, url, records in parts
+        ]
+        replies = self.composite(subrequests, all_or_none=False)
+        if len(replies) != len(parts):
+            raise TransientError("Salesforce composite write-back returned an unexpected reply")
+        results: dict[str, SyncError | None] = {opportunity_id: None for opportunity_id, _ in write_backs}
+        secrets = self._secrets(self._sf)
+        for (_, _, records), reply in zip(parts, replies, strict=True):
+            for opportunity_id, error in _collection_errors([oid for oid, _ in records], reply, secrets):
+                results[opportunity_id] = results[opportunity_id] or error
+        return results
+
     def composite(self, subrequests: list[dict[str, Any]], *, all_or_none: bool) -> list[dict[str, Any]]:
         """One ``/composite`` request (one API call, up to 25 subrequests): each subrequest's reply, in order.
         The caller reads each reply's status; only a reply that is not a composite answer raises here."""
@@ -407,6 +466,49 @@ class SalesforceClient:
             if "NOT_FOUND" in exc.reason or "INVALID_TYPE" in exc.reason:
                 return None
             raise
+
+
+def _opportunity_fields(wb: WriteBack) -> dict[str, Any]:
+    """The Opportunity's side of a write-back (only declared fields; the project's row is checked too)."""
+    fields: dict[str, Any] = {
+        "BigTime_Sync_Status__c": wb.status,
+        "BigTime_Sync_Message__c": wb.message[:32000],
+        "BigTime_Last_Synced__c": salesforce_datetime(wb.synced_at),
+    }
+    if wb.project_id:
+        fields["BigTime_Project_Id__c"] = wb.project_id
+    if wb.project_url:
+        fields["BigTime_Project_URL__c"] = wb.project_url
+    _check_declared("Opportunity", fields, OPPORTUNITY_WRITE_FIELDS)
+    if wb.project is not None:
+        _check_declared(PROJECT_OBJECT, wb.project, PROJECT_WRITE_FIELDS)
+    return fields
+
+
+def _collection_errors(
+    opportunity_ids: list[str], reply: dict[str, Any], secrets: Sequence[str | None]
+) -> Iterator[tuple[str, SyncError]]:
+    """The failed records of one sObject Collection subrequest, as (Opportunity id, error): a subrequest
+    refused whole fails each of its records; a reply of another shape is a transient failure of each."""
+    status, body = reply.get("httpStatusCode"), reply.get("body")
+    if isinstance(status, int) and status >= 300:
+        error = _composite_error([reply], secrets)
+        yield from ((oid, error) for oid in opportunity_ids)
+        return
+    if not isinstance(body, list) or len(body) != len(opportunity_ids) or not isinstance(status, int):
+        unexpected = TransientError("Salesforce write-back returned an unexpected reply")
+        yield from ((oid, unexpected) for oid in opportunity_ids)
+        return
+    for opportunity_id, result in zip(opportunity_ids, body, strict=True):
+        if isinstance(result, dict) and result.get("success") is True:
+            continue
+        errors = result.get("errors") if isinstance(result, dict) else None
+        # Collections name the error "statusCode" where the other APIs say "errorCode".
+        as_errors = [
+            {"errorCode": e.get("statusCode") or e.get("errorCode"), "message": e.get("message")}
+            for e in _errors_of(errors)
+        ]
+        yield opportunity_id, _composite_error([{"httpStatusCode": 400, "body": as_errors}], secrets)
 
 
 def _check_declared(sobject: str, values: dict[str, Any], declared: tuple[str, ...]) -> None:

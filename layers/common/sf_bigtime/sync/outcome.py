@@ -31,6 +31,9 @@ class Outcome:
     salesforce_calls: int = 0
     bigtime_calls: int = 0
     error_code: str | None = None  # of a permanent failure, for the "failures by kind" metric
+    # When the write-back was left to the end of its batch (sync/batch.py): the time it is made with, which
+    # the Opportunity's item holds as ``written_back_at`` once it is made.
+    write_back_due: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

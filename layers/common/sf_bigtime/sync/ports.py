@@ -13,10 +13,12 @@ from typing import Any, Protocol
 from sf_bigtime.clients.bigtime import Record as BigTimeObject
 from sf_bigtime.clients.salesforce import ChildQuery, OpportunitySnapshot, WriteBack
 from sf_bigtime.clients.store import Claim, Kind
+from sf_bigtime.errors import SyncError
 
 
 class SalesforcePort(Protocol):
-    """Read the Opportunity, write the result back; ``calls`` counts API calls made so far."""
+    """Read the Opportunity (or a batch's), write the result back (or a batch's); ``calls`` counts API calls
+    made so far."""
 
     calls: int
 
@@ -33,7 +35,19 @@ class SalesforcePort(Protocol):
         children: Sequence[ChildQuery] = (),
     ) -> OpportunitySnapshot | None: ...
 
+    def read_opportunities(
+        self,
+        opportunity_ids: Sequence[str],
+        opportunity_fields: Sequence[str] = (),
+        contact_role_fields: Sequence[str] | None = (),
+        children: Sequence[ChildQuery] = (),
+    ) -> dict[str, OpportunitySnapshot]: ...  # a batch's one read, by 18-character id (sync/batch.py)
+
     def write_back(self, opportunity_id: str, wb: WriteBack) -> None: ...
+
+    def write_back_batch(
+        self, write_backs: Sequence[tuple[str, WriteBack]]
+    ) -> dict[str, SyncError | None]: ...  # a batch's one write-back, each record's result
 
 
 class BigTimePort(Protocol):

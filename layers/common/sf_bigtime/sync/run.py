@@ -4,15 +4,15 @@ Opportunity as it reads now (docs/decisions.md#events-are-triggers-not-truth), t
 
 What one sync does, in order:
 
-1. read the Opportunity (one SOQL query with everything the mapping uses);
+1. read the Opportunity (one SOQL query with everything the mapping uses, or its batch's one, see :mod:`.batch`);
 2. gone or deleted -> the mapping's ``lifecycle.deleted`` action on its project, if it has one;
 3. not in a trigger stage (or a condition fails) -> Skipped, or ``closed_lost`` / ``reopened`` on a
    project that exists;
 4. otherwise make sure the client and the project exist, exactly once (claims in :mod:`sf_bigtime.clients.store`,
    markers in BigTime), bring the ``sync`` fields, the contacts, the tasks (budget) and the team up to date
    when the Salesforce side changed (fingerprints: unchanged data costs no BigTime call), and
-5. write the result back onto the Opportunity in one composite request (skipped when it would say what
-   the Opportunity already says).
+5. write the result back onto the Opportunity in one composite request, or with the rest of its batch's
+   (skipped when it would say what the Opportunity already says).
 
 This module decides which of these one sync does; each step lives in its own module: :mod:`.clients`,
 :mod:`.projects`, :mod:`.tasks` (all three through the one create-exactly-once algorithm of :mod:`.claims`),
@@ -28,6 +28,7 @@ from sf_bigtime.errors import PermanentError, SyncError, TransientError
 from sf_bigtime.mapping.transform import Payload, lifecycle_payload, trigger_check
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.sfid import same_org
+from sf_bigtime.sync.batch import read_opportunity
 from sf_bigtime.sync.clients import ensure_client, known_client, update_client
 from sf_bigtime.sync.contacts import sync_contacts
 from sf_bigtime.sync.context import SyncContext, SyncRun
@@ -75,7 +76,7 @@ def _sync(request: SyncRequest, ctx: SyncContext) -> Outcome:
     """Read the Opportunity and decide what this sync does (steps 2 and 3), or go on to step 4."""
     org, opp_id = request.org_id, request.opportunity_id
     _check_org(ctx, org)
-    opp = ctx.salesforce.read_opportunity(opp_id, *ctx.mapping.query_fields())
+    opp = read_opportunity(ctx, opp_id)
     state = ctx.store.get("opp", org, opp_id) or {}
     mapped = bool(state.get("project_id"))
 

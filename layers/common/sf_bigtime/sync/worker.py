@@ -6,6 +6,10 @@ Powertools does the heavy lifting: ``SqsFifoPartialProcessor`` (skip only the fa
 retries spread out (and honour ``Retry-After``) instead of hammering a throttled API; the records of the
 failed Opportunity's group that were skipped unprocessed get the same backoff, since SQS holds a FIFO group
 while any of its messages is in flight.
+
+A batch of several Opportunities reads them in one Salesforce query and writes their results back in one
+request after the last sync (:mod:`sf_bigtime.sync.batch`); a write-back that fails there sends its message
+back, and the replay syncs again.
 """
 
 from __future__ import annotations
@@ -32,9 +36,9 @@ from sf_bigtime import observability as obs
 from sf_bigtime.call_metrics import emit_calls
 from sf_bigtime.clients.bigtime import BigTimeClient
 from sf_bigtime.clients.ratebudget import rate_budget, wait_deadline
-from sf_bigtime.clients.salesforce import SalesforceClient
+from sf_bigtime.clients.salesforce import OpportunityDeleted, SalesforceClient
 from sf_bigtime.clients.store import StateStore
-from sf_bigtime.errors import TransientError
+from sf_bigtime.errors import SyncError, TransientError
 from sf_bigtime.mapping.model import Mapping, MappingError
 from sf_bigtime.mapping.source import MappingSource
 from sf_bigtime.pull.on_demand import pull_on_demand
@@ -43,6 +47,8 @@ from sf_bigtime.pull.scheduled import build_puller
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.secrets import SecretError, load_bigtime_credentials, load_salesforce_credentials
 from sf_bigtime.settings import SettingsError, WorkerSettings
+from sf_bigtime.sfid import to_18
+from sf_bigtime.sync.batch import BatchIO, batch_scope, in_batch
 from sf_bigtime.sync.run import Outcome, SyncContext, sync_opportunity
 
 MAX_VISIBILITY_SECONDS = 12 * 3600
@@ -121,6 +127,14 @@ def build_worker_puller(settings: WorkerSettings, mapping: Mapping) -> Puller:
         ),
         table=boto3.resource("dynamodb").Table(settings.table_name),
     )
+
+
+def _request_of(record: dict[str, Any]) -> SyncRequest | None:
+    """A record's message, or None if it is not one (``handle_record`` fails it, with the reason)."""
+    try:
+        return SyncRequest.model_validate_json(str(record.get("body") or ""))
+    except ValueError:
+        return None
 
 
 def backoff_seconds(
@@ -214,7 +228,7 @@ class Worker:
         if request.kind == "pull":
             return self._pull(request)
         outcome = sync_opportunity(request, self.ctx)
-        if outcome.wrote_back:
+        if outcome.wrote_back and not in_batch():  # a batch's write-backs are timed when they are made
             # Measured here, inside the idempotent function, so a replayed duplicate does not count.
             latency = (datetime.now(UTC) - request.received_at).total_seconds() * 1000
             self.emitter.emit(obs.END_TO_END_LATENCY, max(0.0, latency))
@@ -238,10 +252,16 @@ class Worker:
         backoff = _BatchBackoff()
         token = _batch_backoff.set(backoff)
         try:
-            with wait_deadline(None if remaining is None else remaining - BUDGET_DEADLINE_MARGIN_SECONDS):
+            batch = self._open_batch(event)
+            with (
+                batch_scope(batch),
+                wait_deadline(None if remaining is None else remaining - BUDGET_DEADLINE_MARGIN_SECONDS),
+            ):
                 response = process_partial_response(
                     event=event, record_handler=self.handle_record, processor=processor, context=context
                 )
+            if batch is not None:
+                self._flush(batch, event, response)
         finally:
             _batch_backoff.reset(token)
         self._back_off_skipped(event, response, backoff)
@@ -258,7 +278,7 @@ class Worker:
                 kind=request.kind,
             )
         try:
-            result: dict[str, Any] | Replayed = self._sync_once(request=request)
+            result = self._sync_or_replay(request)
         except TransientError as exc:
             self.emitter.emit(obs.SYNC_RETRIED)
             self.emitter.emit(obs.SYNC_ERRORS, Kind="transient", Code=exc.code)
@@ -295,6 +315,90 @@ class Worker:
         if self.logger is not None:
             self.logger.info("synced", extra={"status": outcome.status, "outcome_message": outcome.message})
         return result
+
+    def _sync_or_replay(self, request: SyncRequest) -> dict[str, Any] | Replayed:
+        result: dict[str, Any] | Replayed = self._sync_once(request=request)
+        if isinstance(result, Replayed) and self._write_back_lost(request, result.outcome):
+            # The first run's write-back never reached Salesforce (its batch's write-back failed, or the
+            # invocation ended first): sync again. The idempotency record keeps the first outcome.
+            if self.logger is not None:
+                self.logger.info("delivery seen before, but its write-back is missing: syncing again")
+            return self._sync(request)
+        return result
+
+    def _write_back_lost(self, request: SyncRequest, outcome: dict[str, Any]) -> bool:
+        """Whether a replayed sync left its write-back to its batch, and no write-back was made since (a
+        later one of the same Opportunity carries newer news, and will do). sync/batch.py says why."""
+        due = outcome.get("write_back_due")
+        if request.kind != "sync" or not due:
+            return False  # made before the outcome was stored, or none was needed
+        item = self.ctx.store.get("opp", request.org_id, request.opportunity_id) or {}
+        return bool(str(item.get("written_back_at") or "") < str(due))
+
+    def _open_batch(self, event: dict[str, Any]) -> BatchIO | None:
+        """The batch's one Salesforce read (sync/batch.py), when it names two or more Opportunities."""
+        requests = [r for r in map(_request_of, event.get("Records") or []) if r is not None]
+        if len({r.opportunity_id for r in requests if r.kind == "sync"}) < 2:
+            return None
+        batch = BatchIO.open(self.ctx, requests)
+        if batch is not None and batch.read_error is not None and self.logger is not None:
+            self.logger.warning(
+                "the batch's Opportunities could not be read in one query; each sync reads its own",
+                extra={"reason": batch.read_error.reason},
+            )
+        return batch
+
+    def _flush(self, batch: BatchIO, event: dict[str, Any], response: Any) -> None:
+        """Make the batch's write-backs in one call. A message whose write-back failed and may succeed later
+        is reported failed (with the rest of its FIFO group in this batch) and backed off: its replay syncs
+        again. One that cannot succeed (a validation rule, say) is counted and logged."""
+        try:
+            results = batch.flush(self.ctx)
+        finally:
+            self.emitter.emit(obs.SALESFORCE_CALLS, batch.salesforce_calls)
+            emit_calls(self.emitter, self.ctx.salesforce.api_usage)
+        failures = response.setdefault("batchItemFailures", [])
+        failed = {f.get("itemIdentifier") for f in failures}
+        retried: set[str] = set()  # FIFO groups whose later messages must come back after the failed one
+        written_at: dict[str, datetime] = {}  # earliest delivery behind each write-back made
+        for raw in event.get("Records") or []:
+            record, request = SQSRecord(raw), _request_of(raw)
+            if request is None or request.kind != "sync":
+                continue
+            key, group = to_18(request.opportunity_id), record.attributes.message_group_id or ""
+            error = results.get(key)
+            if isinstance(error, TransientError) or group in retried:
+                retried.add(group)
+                if record.message_id not in failed:
+                    failed.add(record.message_id)
+                    failures.append({"itemIdentifier": record.message_id})
+                    self._back_off(record, error.retry_after if isinstance(error, TransientError) else None)
+            elif key in results and error is None and record.message_id not in failed:
+                written_at[key] = min(written_at.get(key, request.received_at), request.received_at)
+        for key, error in results.items():
+            self._report_write_back(key, error)
+        now = datetime.now(UTC)
+        for received_at in written_at.values():
+            self.emitter.emit(obs.END_TO_END_LATENCY, max(0.0, (now - received_at).total_seconds() * 1000))
+
+    def _report_write_back(self, opportunity_id: str, error: SyncError | None) -> None:
+        if error is None:
+            return
+        if isinstance(error, TransientError):
+            self.emitter.emit(obs.SYNC_RETRIED)
+            self.emitter.emit(obs.SYNC_ERRORS, Kind="transient", Code=error.code)
+        elif not isinstance(error, OpportunityDeleted):
+            self.emitter.emit(obs.SYNC_ERRORS, Kind="permanent", Code=error.code)
+        if self.logger is not None:
+            log = (
+                self.logger.warning
+                if isinstance(error, TransientError | OpportunityDeleted)
+                else self.logger.error
+            )
+            log(
+                "write-back failed" + ("; will retry" if isinstance(error, TransientError) else ""),
+                extra={"opportunity_id": opportunity_id, "reason": error.reason, "code": error.code},
+            )
 
     def _count_outcome(self, outcome: Outcome, request: SyncRequest) -> None:
         if outcome.status == "Failed":

@@ -10,6 +10,7 @@ from sf_bigtime.errors import PermanentError, SyncError
 from sf_bigtime.mapping.model import Mapping
 from sf_bigtime.mapping.transform import project_payload
 from sf_bigtime.queue.message import SyncRequest
+from sf_bigtime.sync.batch import defer_write_back, written_at
 from sf_bigtime.sync.context import SyncContext, SyncRun
 from sf_bigtime.sync.outcome import Outcome
 
@@ -49,19 +50,20 @@ def write_back(run: SyncRun, outcome: Outcome, row: dict[str, Any] | None) -> No
         if written:
             outcome.message = str(written)
         return
-    run.salesforce.write_back(
-        run.opp.id,
-        WriteBack(
-            status=outcome.status,
-            message=outcome.message,
-            synced_at=run.ctx.now(),
-            project_id=pid,
-            project_url=project_url(run.mapping, int(pid)) if pid else None,
-            project=row,
-        ),
+    wb = WriteBack(
+        status=outcome.status,
+        message=outcome.message,
+        synced_at=run.ctx.now(),
+        project_id=pid,
+        project_url=project_url(run.mapping, int(pid)) if pid else None,
+        project=row,
     )
     outcome.wrote_back = True
-    run.save(written_back_message=outcome.message)
+    if defer_write_back(run.org, run.opp.id, wb):
+        outcome.write_back_due = written_at(wb)  # made with the rest of the batch's (sync/batch.py)
+        return
+    run.salesforce.write_back(run.opp.id, wb)
+    run.save(written_back_message=outcome.message, written_back_at=written_at(wb))
 
 
 def write_failure(request: SyncRequest, ctx: SyncContext, exc: PermanentError, outcome: Outcome) -> None:
