@@ -148,7 +148,7 @@ chaos: $(VENV)/.installed ## 300 Opportunities won at once under every fault; pr
 	$(PY) -m chaos $(if $(SEED),--seed $(SEED)) $(CHAOS_ARGS)
 
 .PHONY: bench
-bench: $(VENV)/.installed ## every benchmark, side by side with its target (about 11 minutes; BENCH_ARGS=--quick: smaller sizes) -> benchmarks/results/
+bench: $(VENV)/.installed ## every benchmark, side by side with its target (about 30 minutes; BENCH_ARGS=--quick: smaller sizes) -> benchmarks/results/
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
 .PHONY: bench-pull

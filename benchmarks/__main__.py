@@ -34,6 +34,7 @@ MODULES = [
     "benchmarks.sync_latency",  # Closed Won -> write-back on the local stack; calls and CPU per sync
     "benchmarks.drain",  # 1,000 won at once against a fake BigTime limited to R/min: the rate budget
     "benchmarks.pull_calls",  # Salesforce and BigTime calls per pull run, 500 projects, both modes
+    "benchmarks.backfill",  # 5,000 won Opportunities backfilled: Salesforce calls per Opportunity, time
     "benchmarks.cost",  # last: prices what the modules above measured
 ]
 

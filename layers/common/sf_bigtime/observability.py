@@ -129,7 +129,12 @@ METRICS: dict[str, Metric] = {
         Metric(CLIENTS_UPDATED, COUNT, (WORKER,), "Existing BigTime clients changed (sync fields)."),
         Metric(BIGTIME_CALLS, COUNT, (WORKER, PULL), "BigTime API calls spent by completed syncs and pulls."),
         # The pull's Salesforce calls (a query a run, a write when something changed) are in its log.
-        Metric(SALESFORCE_CALLS, COUNT, (WORKER,), "Salesforce API calls spent by completed syncs."),
+        Metric(
+            SALESFORCE_CALLS,
+            COUNT,
+            (WORKER,),
+            "Salesforce API calls of completed syncs and of their batches' one read and write-back.",
+        ),
         Metric(
             END_TO_END_LATENCY,
             MILLISECONDS,

@@ -36,7 +36,10 @@ def test_ten_opportunities_cost_one_read_and_one_write_back(mem: Memory) -> None
     assert results == {to_18(o): None for o in opps}
     for opp, outcome in zip(opps, outcomes, strict=True):
         record = mem.sf.opportunities[opp]
-        assert record["BigTime_Sync_Status__c"] == "Synced" and record["BigTime_Project_Id__c"] == outcome.project_id
+        assert (
+            record["BigTime_Sync_Status__c"] == "Synced"
+            and record["BigTime_Project_Id__c"] == outcome.project_id
+        )
         assert outcome.wrote_back and outcome.salesforce_calls == 0  # the batch's calls, not the sync's
         # The write-back was left to the batch, and the item says it was made, at the time it carried.
         assert outcome.write_back_due == mem.item(opp)["written_back_at"]
@@ -83,14 +86,18 @@ def test_when_the_batch_read_fails_each_sync_reads_its_own(mem: Memory) -> None:
     assert batch is not None and batch.read_error is not None and batch.snapshots == {}
     with batch_scope(batch):
         outcomes = [sync_opportunity(mem.request(o), ctx) for o in opps]
-    assert [o.status for o in outcomes] == ["Synced"] * 3 and [o.salesforce_calls for o in outcomes] == [1] * 3
+    assert [o.status for o in outcomes] == ["Synced"] * 3 and [o.salesforce_calls for o in outcomes] == [
+        1
+    ] * 3
     batch.flush(ctx)
     assert mem.sf.calls == 1 + 3 + 1
 
 
 def test_one_records_failure_leaves_the_others_written(mem: Memory) -> None:
     first, second, third = (mem.won_opportunity() for _ in range(3))
-    mem.sf.faults.add("write_backs_record", TransientError("UNABLE_TO_LOCK_ROW", code="salesforce_unavailable"))
+    mem.sf.faults.add(
+        "write_backs_record", TransientError("UNABLE_TO_LOCK_ROW", code="salesforce_unavailable")
+    )
     outcomes, results = run_batch(mem, [mem.request(o) for o in (first, second, third)])
     assert isinstance(results[to_18(first)], TransientError)
     assert results[to_18(second)] is None and results[to_18(third)] is None

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
@@ -41,15 +41,15 @@ from sf_bigtime.clients.store import StateStore
 from sf_bigtime.errors import SyncError, TransientError
 from sf_bigtime.mapping.model import Mapping, MappingError
 from sf_bigtime.mapping.source import MappingSource
-from sf_bigtime.pull.on_demand import pull_on_demand
-from sf_bigtime.pull.run import Puller
-from sf_bigtime.pull.scheduled import build_puller
 from sf_bigtime.queue.message import SyncRequest
 from sf_bigtime.secrets import SecretError, load_bigtime_credentials, load_salesforce_credentials
 from sf_bigtime.settings import SettingsError, WorkerSettings
 from sf_bigtime.sfid import to_18
 from sf_bigtime.sync.batch import BatchIO, batch_scope, in_batch
 from sf_bigtime.sync.run import Outcome, SyncContext, sync_opportunity
+
+if TYPE_CHECKING:
+    from sf_bigtime.pull.run import Puller
 
 MAX_VISIBILITY_SECONDS = 12 * 3600
 # A BigTime budget wait ends this long before the invocation would time out: the sync still has to finish.
@@ -112,21 +112,10 @@ def build_context(settings: WorkerSettings, mapping: Mapping) -> SyncContext:
 
 def build_worker_puller(settings: WorkerSettings, mapping: Mapping) -> Puller:
     """The pull behind "Pull from BigTime" requests: clients of its own, at the pull's half of the rate."""
-    import boto3
+    # Imported here: a pull request is rare, and the pull's modules are a tenth of the worker's cold import.
+    from sf_bigtime.pull.scheduled import build_stack_puller
 
-    return build_puller(
-        settings,
-        mapping.pull,
-        salesforce=SalesforceClient(
-            load_salesforce_credentials(settings.salesforce_secret_arn),
-            api_version=settings.salesforce_api_version,
-            timeout=settings.http_timeout_seconds,
-        ),
-        bigtime=BigTimeClient(
-            load_bigtime_credentials(settings.bigtime_secret_arn), timeout=settings.http_timeout_seconds
-        ),
-        table=boto3.resource("dynamodb").Table(settings.table_name),
-    )
+    return build_stack_puller(settings, mapping.pull)
 
 
 def _request_of(record: dict[str, Any]) -> SyncRequest | None:
@@ -222,6 +211,8 @@ class Worker:
         if self._puller is None:
             self._puller = self.puller_factory(self.settings, mapping)
         self._puller.section = mapping.pull
+        from sf_bigtime.pull.on_demand import pull_on_demand  # see build_worker_puller
+
         return Outcome(**pull_on_demand(request, self._puller)).to_dict()
 
     def _sync(self, request: SyncRequest) -> dict[str, Any]:
