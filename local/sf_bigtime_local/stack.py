@@ -106,8 +106,9 @@ class LocalStack:
 
         # moto's server and werkzeug log every request at INFO (moto each DynamoDB expression it parses at
         # DEBUG, tens of thousands of lines under load); the fakes keep their own call logs.
+        # The level is set even when the root's is stricter: werkzeug sets INFO on a logger left at NOTSET.
         for name in ("werkzeug", "moto"):
-            if logging.getLogger(name).getEffectiveLevel() < logging.WARNING:
+            if logging.getLogger(name).level < logging.WARNING:
                 logging.getLogger(name).setLevel(logging.WARNING)
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 PYTHON_WARNING = re.compile(r"^\S+:\d+: \w*Warning: ", re.MULTILINE)
 # A log record of a library (botocore, urllib3, ...) as the CLI's logging prints it: "<time> INFO botocore…".
 LIBRARY_LOG_LINE = re.compile(
-    r"^\S+ \S+ (DEBUG|INFO) (botocore|boto3|urllib3|s3transfer|requests)\b", re.MULTILINE
+    r"^\S+ \S+ (DEBUG|INFO) (botocore|boto3|urllib3|s3transfer|requests|werkzeug|moto)\b", re.MULTILINE
 )
 
 
