@@ -7,11 +7,11 @@ making it (:func:`defer_write_back`); after the last sync, :meth:`BatchIO.flush`
 ``/composite`` request of sObject Collections, each record on its own. A batch of ten costs two API calls
 instead of twenty; a lone event still costs its two.
 
-Why a deferred write-back loses nothing: a sync's idempotent outcome is stored before the batch's write-back
-is made. If that write-back fails, or the invocation ends before it, the message comes back (reported failed,
-or never deleted); its replay finds that the Opportunity's item records no write-back made since the outcome's
-``write_back_due``, and the worker syncs again (``Worker._write_back_lost``). The sync itself is idempotent by the
-state table, so that costs a read and the write-back, never a second project.
+Why a deferred write-back loses nothing: a sync's idempotent outcome is stored before the batch's
+write-back is made. If that write-back fails, or the invocation ends before it, the message comes back
+(reported failed, or never deleted); its replay finds that the Opportunity's item records no write-back made
+since the outcome's ``write_back_due``, and the worker syncs again (``Worker._write_back_lost``). The sync
+itself is idempotent by the state table, so that costs a read and the write-back, never a second project.
 """
 
 from __future__ import annotations
