@@ -129,3 +129,20 @@ def test_a_reply_without_both_subrequests_fails_the_call(world: World) -> None:
     replying(client, [{"httpStatusCode": 200, "body": [OK]}])
     with pytest.raises(TransientError, match="unexpected reply"):
         client.write_back_batch([(o, synced("1", o)) for o in ("0065w00000000AAAAA", "0065w00000000BBAAA")])
+
+
+class NoMorePages:
+    """A Salesforce whose query says more records follow but not where."""
+
+    def query(self, soql: str, include_deleted: bool = False) -> dict[str, Any]:
+        return {"done": False, "totalSize": 3, "records": [{"Id": to_18("0065w00000000AA")}]}
+
+
+def test_a_page_that_promises_more_without_saying_where_is_transient(world: World) -> None:
+    client = world.salesforce_client()
+    client._sf = NoMorePages()  # type: ignore[assignment]
+    # Not a shorter result: the Opportunities it did not return would be read as gone.
+    with pytest.raises(TransientError, match="nextRecordsUrl"):
+        client.read_opportunities([to_18("0065w00000000AA"), to_18("0065w00000000BB")])
+    with pytest.raises(TransientError, match="nextRecordsUrl"):
+        list(client.query_all("SELECT Id FROM Opportunity"))

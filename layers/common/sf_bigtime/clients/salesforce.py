@@ -332,34 +332,34 @@ class SalesforceClient:
         page, should Salesforce split the reply, costs a call more). Keyed by 18-character id; an
         Opportunity that is gone is not in the result."""
         soql = self.opportunity_soql(opportunity_ids, opportunity_fields, contact_role_fields, children)
-        result = self._call("query", lambda sf: sf.query(soql, include_deleted=True))
         found: dict[str, OpportunitySnapshot] = {}
-        while True:
-            records = result.get("records") if isinstance(result, dict) else None
+        for page in self.query_pages(soql, include_deleted=True):
+            records = page.get("records") if isinstance(page, dict) else None
             if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
                 raise TransientError("Salesforce query returned an unexpected reply")
             for record in records:
                 if not is_salesforce_id(str(record.get("Id") or "")):
                     raise TransientError("Salesforce query returned a record without a valid Id")
                 found[to_18(str(record["Id"]))] = OpportunitySnapshot(dict(record))
-            if result.get("done", True) or not result.get("nextRecordsUrl"):
-                return found
-            result = self._call("query_more", partial(_query_more, url=str(result["nextRecordsUrl"])))
+        return found
 
     def query_all(self, soql: str) -> Iterator[dict[str, Any]]:
         """Every record of a query, following ``nextRecordsUrl`` (one API call per page)."""
         for page in self.query_pages(soql):
             yield from page.get("records", [])
 
-    def query_pages(self, soql: str) -> Iterator[dict[str, Any]]:
-        """Each page of a query as Salesforce returns it (``totalSize`` lets callers show progress)."""
-        result = self._call("query", lambda sf: sf.query(soql))
+    def query_pages(self, soql: str, *, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
+        """Each page of a query as Salesforce returns it (``totalSize`` lets callers show progress);
+        ``include_deleted`` runs it as queryAll (records in the recycle bin too)."""
+        result = self._call("query", lambda sf: sf.query(soql, include_deleted=include_deleted))
         while True:
             yield result
             if result.get("done", True):
                 return
-            next_url = result["nextRecordsUrl"]
-            result = self._call("query_more", partial(_query_more, url=next_url))
+            next_url = result.get("nextRecordsUrl")
+            if not next_url:  # "more to come", but not where: an unreadable reply, not a shorter result
+                raise TransientError("Salesforce query returned an unexpected reply (no nextRecordsUrl)")
+            result = self._call("query_more", partial(_query_more, url=str(next_url)))
 
     @property
     def api_usage(self) -> tuple[int, int] | None:
