@@ -83,13 +83,10 @@ class BatchIO:
         self.deferred = {}
         if not items:
             return {}
+        results: dict[str, SyncError | None]
         before = ctx.salesforce.calls
         try:
-            if len(items) == 1:  # one subrequest pair: the plain write-back is the same one call
-                ctx.salesforce.write_back(items[0].opportunity_id, items[0].write_back)
-                results: dict[str, SyncError | None] = {items[0].opportunity_id: None}
-            else:
-                results = ctx.salesforce.write_back_batch([(d.opportunity_id, d.write_back) for d in items])
+            results = ctx.salesforce.write_back_batch([(d.opportunity_id, d.write_back) for d in items])
         except SyncError as exc:
             results = {d.opportunity_id: exc for d in items}
         finally:
@@ -129,8 +126,7 @@ def read_opportunity(ctx: SyncContext, opportunity_id: str) -> OpportunitySnapsh
     """The Opportunity as its batch read it (a copy: two deliveries of one Opportunity may share a batch),
     else as a query of its own reads it now."""
     batch = _current.get()
-    key = to_18(opportunity_id)
-    if batch is not None and key in batch.snapshots:
+    if batch is not None and (key := to_18(opportunity_id)) in batch.snapshots:
         snapshot = batch.snapshots[key]
         return None if snapshot is None else OpportunitySnapshot(copy.deepcopy(snapshot.record))
     return ctx.salesforce.read_opportunity(opportunity_id, *ctx.mapping.query_fields())

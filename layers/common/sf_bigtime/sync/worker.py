@@ -243,7 +243,10 @@ class Worker:
         backoff = _BatchBackoff()
         token = _batch_backoff.set(backoff)
         try:
-            batch = self._open_batch(event)
+            # Each record's message, read once for the batch's one read and its write-back (handle_record
+            # reads its own: Powertools hands it the record).
+            requests = [(raw, _request_of(raw)) for raw in event.get("Records") or []]
+            batch = self._open_batch([r for _, r in requests if r is not None])
             with (
                 batch_scope(batch),
                 wait_deadline(None if remaining is None else remaining - BUDGET_DEADLINE_MARGIN_SECONDS),
@@ -252,7 +255,7 @@ class Worker:
                     event=event, record_handler=self.handle_record, processor=processor, context=context
                 )
             if batch is not None:
-                self._flush(batch, event, response)
+                self._flush(batch, requests, response)
         finally:
             _batch_backoff.reset(token)
         self._back_off_skipped(event, response, backoff)
@@ -326,9 +329,8 @@ class Worker:
         item = self.ctx.store.get("opp", request.org_id, request.opportunity_id) or {}
         return bool(str(item.get("written_back_at") or "") < str(due))
 
-    def _open_batch(self, event: dict[str, Any]) -> BatchIO | None:
+    def _open_batch(self, requests: list[SyncRequest]) -> BatchIO | None:
         """The batch's one Salesforce read (sync/batch.py), when it names two or more Opportunities."""
-        requests = [r for r in map(_request_of, event.get("Records") or []) if r is not None]
         if len({r.opportunity_id for r in requests if r.kind == "sync"}) < 2:
             return None
         batch = BatchIO.open(self.ctx, requests)
@@ -339,7 +341,9 @@ class Worker:
             )
         return batch
 
-    def _flush(self, batch: BatchIO, event: dict[str, Any], response: Any) -> None:
+    def _flush(
+        self, batch: BatchIO, requests: list[tuple[dict[str, Any], SyncRequest | None]], response: Any
+    ) -> None:
         """Make the batch's write-backs in one call. A message whose write-back failed and may succeed later
         is reported failed (with the rest of its FIFO group in this batch) and backed off: its replay syncs
         again. One that cannot succeed (a validation rule, say) is counted and logged."""
@@ -352,10 +356,10 @@ class Worker:
         failed = {f.get("itemIdentifier") for f in failures}
         retried: set[str] = set()  # FIFO groups whose later messages must come back after the failed one
         written_at: dict[str, datetime] = {}  # earliest delivery behind each write-back made
-        for raw in event.get("Records") or []:
-            record, request = SQSRecord(raw), _request_of(raw)
+        for raw, request in requests:
             if request is None or request.kind != "sync":
                 continue
+            record = SQSRecord(raw)
             key, group = to_18(request.opportunity_id), record.attributes.message_group_id or ""
             error = results.get(key)
             if isinstance(error, TransientError) or group in retried:
